@@ -1,0 +1,49 @@
+# hfpack — make targets. `make demo` builds the bundled example image;
+# `make test` installs what the tests need and runs the whole suite.
+
+GO        ?= go
+BIN       ?= $(CURDIR)/bin
+PKGS      ?= ./...
+# Static, reproducible binaries: no cgo, no local paths, VCS stamped.
+GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
+FUZZTIME  ?= 10s
+
+.PHONY: all build demo test unit setup lint fuzz e2e clean
+
+all: build
+
+build:
+	$(GOBUILD) -o $(BIN)/hfpack ./cmd/hfpack
+	$(GOBUILD) -o $(BIN)/hfpack-sidecar ./cmd/hfpack-sidecar
+
+## demo: lock and build the bundled example into an OCI layout (see README).
+demo: build
+	bash examples/sst2/demo.sh
+
+## test: the whole suite, as CI runs it: setup, lint, unit and e2e tests.
+test: setup lint unit
+
+## setup: install the Debian packages and build the tools the tests use.
+setup:
+	bash e2e/setup.sh
+
+unit:
+	$(GO) test -race -timeout 30m -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+## fuzz: run every fuzz target briefly (FUZZTIME each).
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+e2e: setup
+	$(GO) test -count=1 -timeout 40m -v ./e2e/...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,116 @@
+package commands
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// repoRoot finds the repository root from this test file.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..")
+}
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Execute(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "examples", "sst2", "hfpack.toml")
+	bad := filepath.Join(t.TempDir(), "hfpack.toml")
+	if err := os.WriteFile(bad, []byte("name = \"Bad\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		err  string // substring of stderr
+	}{
+		{[]string{"check", example}, ExitOK, ""},
+		{[]string{"check", bad}, ExitFailure, "hfpack.toml:1: name:"},
+		{[]string{"check", filepath.Join(t.TempDir(), "missing.toml")}, ExitFailure, "reading manifest"},
+		{[]string{"check", "--no-such-flag"}, ExitUsage, "unknown flag"},
+		{[]string{"check", "a", "b"}, ExitUsage, "accepts at most 1 arg"},
+		{[]string{"frobnicate"}, ExitUsage, "unknown command"},
+		{[]string{"version", "extra"}, ExitUsage, "unknown command"},
+		{[]string{"vertex-spec", example}, ExitUsage, "--image is required"},
+		{[]string{"vertex-spec", example, "--image", "us-docker.pkg.dev/p/r/sst2:latest"}, ExitUsage, "not pinned by digest"},
+		{[]string{"version"}, ExitOK, ""},
+		{[]string{"--help"}, ExitOK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, _, stderr := run(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.err) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.err)
+			}
+		})
+	}
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, c := range New(nil, nil).Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		code, stdout, _ := run(t, c.Name(), "--help")
+		if code != ExitOK || !strings.Contains(stdout, "Usage:") {
+			t.Errorf("%s --help: exit %d, output %q", c.Name(), code, stdout)
+		}
+	}
+}
+
+func TestVertexSpec(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "examples", "sst2", "hfpack.toml")
+	img := "europe-west4-docker.pkg.dev/proj/repo/sst2@sha256:" + strings.Repeat("ab", 32)
+	code, stdout, stderr := run(t, "vertex-spec", example, "--image", img)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal([]byte(stdout), &spec); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	if spec["imageUri"] != img || spec["predictRoute"] != PredictRoute || spec["healthRoute"] != HealthRoute {
+		t.Errorf("spec = %v", spec)
+	}
+	ports, _ := spec["ports"].([]any)
+	if len(ports) != 1 || ports[0].(map[string]any)["containerPort"] != float64(8080) {
+		t.Errorf("ports = %v, want [{containerPort: 8080}]", spec["ports"])
+	}
+	if strings.Contains(stdout, "AIP_") {
+		t.Errorf("containerSpec sets AIP_* variables: %s", stdout)
+	}
+	code, stdout, _ = run(t, "vertex-spec", example, "--image", img, "--gcloud")
+	if code != ExitOK || !strings.Contains(stdout, "--region=europe-west4") || !strings.Contains(stdout, "--container-image-uri="+img) {
+		t.Errorf("--gcloud output:\n%s", stdout)
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "examples", "sst2", "hfpack.toml")
+	code, stdout, stderr := run(t, "check", "--json", example)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r CheckReport
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("check --json output is not a report: %v\n%s", err, stdout)
+	}
+	if r.Name != "sst2" || len(r.Checks) == 0 {
+		t.Errorf("report = %+v", r)
+	}
+}

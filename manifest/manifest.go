@@ -1,0 +1,244 @@
+package manifest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultFile is the manifest name commands look for when none is given.
+const DefaultFile = "hfpack.toml"
+
+// Defaults applied to keys the manifest leaves out.
+const (
+	DefaultModelPath       = "model"
+	DefaultPythonVersion   = "3.11"
+	DefaultIndexURL        = "https://pypi.org/simple"
+	DefaultAccelerator     = "cpu"
+	DefaultMaxBatchSize    = 8
+	DefaultMaxBatchDelay   = 5 * time.Millisecond
+	DefaultRequestTimeout  = 60 * time.Second
+	DefaultMaxRequestBytes = 1572864 // 1.5 MB: the shared public endpoint's limit
+)
+
+// Manifest is a decoded, defaulted and validated hfpack.toml.
+type Manifest struct {
+	// File is the path the manifest was loaded from, as given.
+	File string `toml:"-" json:"-"`
+	// Dir is the absolute directory holding the manifest; relative paths in
+	// the manifest are relative to it.
+	Dir string `toml:"-" json:"-"`
+
+	Name        string      `toml:"name" json:"name"`
+	Model       Model       `toml:"model" json:"model"`
+	Python      Python      `toml:"python" json:"python"`
+	Accelerator Accelerator `toml:"accelerator" json:"accelerator"`
+	Serving     Serving     `toml:"serving" json:"serving"`
+	Image       Image       `toml:"image" json:"image"`
+}
+
+// Model says where the model is and how the default handler serves it.
+type Model struct {
+	Path            string `toml:"path" json:"path"`
+	Task            string `toml:"task" json:"task,omitempty"`
+	Handler         string `toml:"handler" json:"handler,omitempty"`
+	TrustRemoteCode bool   `toml:"trust-remote-code" json:"trust-remote-code,omitempty"`
+}
+
+// Python is the interpreter version and the requirements to lock.
+type Python struct {
+	Version      string   `toml:"version" json:"version"`
+	Requirements []string `toml:"requirements" json:"requirements"`
+	IndexURL     string   `toml:"index-url" json:"index-url"`
+	Indexes      []Index  `toml:"index" json:"index,omitempty"`
+}
+
+// Index is an explicit extra package index that serves only the packages it names.
+type Index struct {
+	Name     string   `toml:"name" json:"name"`
+	URL      string   `toml:"url" json:"url"`
+	Packages []string `toml:"packages" json:"packages"`
+}
+
+// Accelerator is the Vertex accelerator the image must run on.
+type Accelerator struct {
+	Type  string `toml:"type" json:"type"`
+	Count int    `toml:"count" json:"count"`
+}
+
+// GPU reports whether the accelerator is a GPU.
+func (a Accelerator) GPU() bool { return a.Type != DefaultAccelerator }
+
+// Serving tunes the sidecar.
+type Serving struct {
+	MaxBatchSize    int      `toml:"max-batch-size" json:"max-batch-size"`
+	MaxBatchDelay   Duration `toml:"max-batch-delay" json:"max-batch-delay"`
+	RequestTimeout  Duration `toml:"request-timeout" json:"request-timeout"`
+	MaxRequestBytes int64    `toml:"max-request-bytes" json:"max-request-bytes"`
+}
+
+// Image overrides image-level choices.
+type Image struct {
+	// Base, when set, replaces the catalog's choice: "ref@sha256:..." or
+	// "oci-layout:PATH[@sha256:...]".
+	Base string `toml:"base" json:"base,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("5ms", "60s").
+type Duration struct {
+	time.Duration
+	raw string
+	err error
+}
+
+// UnmarshalText records the text; Validate reports a bad duration with its
+// position alongside every other problem instead of stopping the decode.
+func (d *Duration) UnmarshalText(b []byte) error {
+	d.raw = string(b)
+	d.Duration, d.err = time.ParseDuration(d.raw)
+	return nil
+}
+
+// MarshalText writes the canonical Go form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Load reads, decodes, defaults and validates the manifest at path. A
+// validation failure is returned as Errors; a file that is not TOML at all,
+// or whose values have the wrong types, as a single *FieldError.
+func Load(path string) (*Manifest, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse is Load for bytes already read; path names the file in errors and
+// anchors relative paths.
+func Parse(path string, src []byte) (*Manifest, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("resolving manifest path: %w", err)
+	}
+	m := &Manifest{File: path, Dir: filepath.Dir(abs)}
+	md, err := toml.Decode(string(src), m)
+	if err != nil {
+		return nil, decodeError(path, src, err)
+	}
+	pos := scanPositions(string(src))
+	v := &validator{m: m, file: path, pos: pos}
+	for _, k := range md.Undecoded() {
+		v.unknownKey(k)
+	}
+	m.applyDefaults(md)
+	v.validate()
+	if len(v.errs) > 0 {
+		return nil, v.errs
+	}
+	return m, nil
+}
+
+// typeError matches the TOML decoder's type errors, which carry the line and
+// key only in their text.
+var typeError = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
+
+var duplicateKey = regexp.MustCompile(`^Key '([^']*)' has already been defined`)
+
+// decodeError turns the TOML decoder's error into a FieldError with a line.
+// Syntax errors name the line only: the key before them is not at fault.
+func decodeError(file string, src []byte, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		line := pe.Position.Line
+		if s := pe.Position.Start; s >= 0 && s < len(src) && src[s] == '\n' && line > 1 {
+			line-- // the lexer reports an unexpected end of line on the next line
+		}
+		key := ""
+		if m := duplicateKey.FindStringSubmatch(pe.Message); m != nil {
+			key = m[1]
+		}
+		return Errors{{File: file, Line: line, Key: key, Msg: "invalid TOML: " + pe.Message}}
+	}
+	if m := typeError.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Errors{{File: file, Line: line, Key: m[2], Msg: "wrong type: " + m[3]}}
+	}
+	return Errors{{File: file, Msg: err.Error()}}
+}
+
+func (m *Manifest) applyDefaults(md toml.MetaData) {
+	if m.Model.Path == "" {
+		m.Model.Path = DefaultModelPath
+	}
+	if m.Python.Version == "" {
+		m.Python.Version = DefaultPythonVersion
+	}
+	if m.Python.IndexURL == "" {
+		m.Python.IndexURL = DefaultIndexURL
+	}
+	if m.Accelerator.Type == "" {
+		m.Accelerator.Type = DefaultAccelerator
+	}
+	if !md.IsDefined("accelerator", "count") {
+		m.Accelerator.Count = 1
+		if !m.Accelerator.GPU() {
+			m.Accelerator.Count = 0
+		}
+	}
+	if !md.IsDefined("serving", "max-batch-size") {
+		m.Serving.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if !md.IsDefined("serving", "max-batch-delay") {
+		m.Serving.MaxBatchDelay = Duration{Duration: DefaultMaxBatchDelay}
+	}
+	if !md.IsDefined("serving", "request-timeout") {
+		m.Serving.RequestTimeout = Duration{Duration: DefaultRequestTimeout}
+	}
+	if !md.IsDefined("serving", "max-request-bytes") {
+		m.Serving.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+}
+
+// ModelDir returns the absolute model directory.
+func (m *Manifest) ModelDir() string { return m.abs(m.Model.Path) }
+
+// HandlerPath returns the absolute path of the custom handler, or "" when the
+// default transformers handler is used.
+func (m *Manifest) HandlerPath() string {
+	if m.Model.Handler == "" {
+		return ""
+	}
+	return m.abs(m.Model.Handler)
+}
+
+func (m *Manifest) abs(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(m.Dir, filepath.FromSlash(p))
+}
+
+// RequirementsDigest is the sha256 of everything a lock is resolved from: the
+// Python version, the requirements, the indexes and the accelerator. A lock
+// records it; when it no longer matches, the lock is stale.
+func (m *Manifest) RequirementsDigest() string {
+	in := struct {
+		Python      string   `json:"python"`
+		Reqs        []string `json:"requirements"`
+		IndexURL    string   `json:"index-url"`
+		Indexes     []Index  `json:"indexes"`
+		Accelerator string   `json:"accelerator"`
+	}{m.Python.Version, m.Python.Requirements, m.Python.IndexURL, m.Python.Indexes, m.Accelerator.Type}
+	b, _ := json.Marshal(in) // fixed field order; cannot fail for these types
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
