@@ -6,17 +6,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hfpack/hfpack/builder/modelcheck"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/manifest"
 )
 
 // CheckReport is what `hfpack check` found; `--json` prints it.
 type CheckReport struct {
-	Manifest    string   `json:"manifest"`
-	Name        string   `json:"name"`
-	Accelerator string   `json:"accelerator"`
-	Python      string   `json:"python"`
-	Checks      []Check  `json:"checks"`
-	Warnings    []string `json:"warnings,omitempty"`
+	Manifest    string             `json:"manifest"`
+	Name        string             `json:"name"`
+	Accelerator string             `json:"accelerator"`
+	Python      string             `json:"python"`
+	Checks      []Check            `json:"checks"`
+	Model       *modelcheck.Report `json:"model,omitempty"`
+	Warnings    []string           `json:"warnings,omitempty"`
 }
 
 // Check is one passed check with a one-line summary.
@@ -41,6 +44,13 @@ stage, naming the file, the cause and the fix.`,
 			}
 			r := &CheckReport{Manifest: m.File, Name: m.Name, Accelerator: m.Accelerator.Type, Python: m.Python.Version}
 			r.Checks = append(r.Checks, Check{"manifest", fmt.Sprintf("%s: %d requirements, accelerator %s", m.File, len(m.Python.Requirements), describeAccelerator(m))})
+			mr, err := checkModel(m, "")
+			if err != nil {
+				return err
+			}
+			r.Model = mr
+			r.Checks = append(r.Checks, Check{"model", fmt.Sprintf("%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))})
+			r.Warnings = append(r.Warnings, mr.Warnings...)
 			return g.ui.Result(r, func(w io.Writer) error {
 				for _, c := range r.Checks {
 					fmt.Fprintf(w, "ok  %-12s %s\n", c.Name, c.Result)
@@ -52,6 +62,16 @@ stage, naming the file, the cause and the fix.`,
 			})
 		},
 	}
+}
+
+// checkModel validates the model directory; transformers is the locked
+// transformers version, "" when unknown.
+func checkModel(m *manifest.Manifest, transformers string) (*modelcheck.Report, error) {
+	opts := modelcheck.Options{TrustRemoteCode: m.Model.TrustRemoteCode, Transformers: transformers}
+	if m.Model.Handler == "" {
+		opts.Task = m.Model.Task // a custom handler loads the model its own way
+	}
+	return modelcheck.Check(m.ModelDir(), opts)
 }
 
 func describeAccelerator(m *manifest.Manifest) string {
