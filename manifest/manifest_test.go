@@ -275,3 +275,17 @@ func TestPositionsScanner(t *testing.T) {
 		t.Errorf("scanner read a key inside a multi-line string")
 	}
 }
+
+func TestRequirementMessages(t *testing.T) {
+	for req, want := range map[string]string{
+		"torch @ https://example.com/torch.whl": "direct URL requirement",
+		"torch>=2;;":                            "not a valid PEP 508 requirement",
+		"transformers[":                         "not a valid PEP 508 requirement",
+	} {
+		src := replace(t, `"safetensors",`, `"`+req+`",`)
+		_, err := Load(project(t, src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("requirement %q: error %v, want %q", req, err, want)
+		}
+	}
+}
