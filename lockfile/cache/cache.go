@@ -1,0 +1,288 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// EnvDir names the environment variable that overrides the cache directory.
+const EnvDir = "HFPACK_CACHE_DIR"
+
+// ErrNotFound is returned for a key or blob the cache does not hold,
+// including one that was corrupted and has been removed.
+var ErrNotFound = errors.New("not in cache")
+
+// HashError reports content whose sha256 is not the expected one.
+type HashError struct {
+	// What names the content (a URL or filename), free of credentials.
+	What      string
+	Want, Got string
+}
+
+func (e *HashError) Error() string {
+	return fmt.Sprintf("sha256 mismatch for %s: expected %s, got %s", e.What, e.Want, e.Got)
+}
+
+// Cache is an on-disk cache rooted at a directory.
+type Cache struct {
+	dir string
+}
+
+// DefaultDir returns $HFPACK_CACHE_DIR, or os.UserCacheDir()/hfpack.
+func DefaultDir() (string, error) {
+	if d := os.Getenv(EnvDir); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding cache directory: %w", err)
+	}
+	return filepath.Join(d, "hfpack"), nil
+}
+
+// Open returns the cache rooted at dir, creating it; an empty dir means
+// DefaultDir.
+func Open(dir string) (*Cache, error) {
+	if dir == "" {
+		d, err := DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	for _, sub := range []string{"blobs/sha256", "refs"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("opening cache: %w", err)
+		}
+	}
+	return &Cache{dir: dir}, nil
+}
+
+// Dir returns the cache's root directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// BlobPath returns where the blob with the given sha256 (lower-case hex)
+// lives, whether or not it is present.
+func (c *Cache) BlobPath(sum string) string {
+	return filepath.Join(c.dir, "blobs", "sha256", sum)
+}
+
+func validHex(sum string) bool {
+	if len(sum) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(sum)
+	return err == nil
+}
+
+// WriteBlob streams r into the blob store and returns its sha256 and path.
+// When want is non-empty the content must hash to it: otherwise nothing is
+// stored and a *HashError is returned. what names the content in errors.
+func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err error) {
+	if want != "" && !validHex(want) {
+		return "", "", fmt.Errorf("caching %s: malformed sha256 %q", what, want)
+	}
+	dir := filepath.Join(c.dir, "blobs", "sha256")
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", "", fmt.Errorf("caching %s: %w", what, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	if _, err = io.Copy(io.MultiWriter(tmp, h), r); err != nil {
+		return "", "", fmt.Errorf("caching %s: %w", what, err)
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	if want != "" && sum != want {
+		err = &HashError{What: what, Want: want, Got: sum}
+		return "", "", err
+	}
+	if err = tmp.Close(); err != nil {
+		return "", "", fmt.Errorf("caching %s: %w", what, err)
+	}
+	path = c.BlobPath(sum)
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return "", "", fmt.Errorf("caching %s: %w", what, err)
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return "", "", fmt.Errorf("caching %s: %w", what, err)
+	}
+	return sum, path, nil
+}
+
+// PutBlob stores data and returns its sha256.
+func (c *Cache) PutBlob(data []byte) (string, error) {
+	sum, _, err := c.WriteBlob("blob", "", bytes.NewReader(data))
+	return sum, err
+}
+
+// ReadBlob returns the blob's content after checking its hash. A blob whose
+// content does not match is removed and ErrNotFound returned.
+func (c *Cache) ReadBlob(sum string) ([]byte, error) {
+	if !validHex(sum) {
+		return nil, fmt.Errorf("reading cached blob: malformed sha256 %q", sum)
+	}
+	data, err := os.ReadFile(c.BlobPath(sum))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading cached blob %s: %w", sum, err)
+	}
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != sum {
+		os.Remove(c.BlobPath(sum))
+		return nil, ErrNotFound
+	}
+	return data, nil
+}
+
+// VerifyBlob checks the blob's hash by streaming it and returns its path.
+// A corrupted blob is removed and ErrNotFound returned.
+func (c *Cache) VerifyBlob(sum string) (string, error) {
+	if !validHex(sum) {
+		return "", fmt.Errorf("verifying cached blob: malformed sha256 %q", sum)
+	}
+	path := c.BlobPath(sum)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("verifying cached blob %s: %w", sum, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("verifying cached blob %s: %w", sum, err)
+	}
+	if hexSum(h) != sum {
+		os.Remove(path)
+		return "", ErrNotFound
+	}
+	return path, nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// Entry describes a keyed cache entry: the blob holding the body and the
+// HTTP validators that came with it.
+type Entry struct {
+	// Digest is the sha256 of the body.
+	Digest string `json:"digest"`
+	// URL is where the body finally came from (after redirects), without
+	// credentials.
+	URL string `json:"url,omitempty"`
+	// ContentType is the response's media type.
+	ContentType string `json:"content-type,omitempty"`
+	// ETag and LastModified are the response's validators.
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last-modified,omitempty"`
+	// Stored is when the body was last fetched or revalidated.
+	Stored time.Time `json:"stored"`
+	// MaxAge is how long after Stored the body is fresh; 0 means it must be
+	// revalidated before use.
+	MaxAge time.Duration `json:"max-age,omitempty"`
+}
+
+// Fresh reports whether e may be used without revalidation at now.
+func (e Entry) Fresh(now time.Time) bool {
+	return e.MaxAge > 0 && now.Before(e.Stored.Add(e.MaxAge))
+}
+
+func (c *Cache) refPath(key string) string {
+	s := sha256.Sum256([]byte(key))
+	return filepath.Join(c.dir, "refs", hex.EncodeToString(s[:])+".json")
+}
+
+// Get returns the entry for key and its verified body. A missing key, an
+// unreadable entry or a corrupted body gives ErrNotFound (and the bad entry
+// is removed).
+func (c *Cache) Get(key string) (Entry, []byte, error) {
+	path := c.refPath(key)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Entry{}, nil, ErrNotFound
+	}
+	if err != nil {
+		return Entry{}, nil, fmt.Errorf("reading cache entry: %w", err)
+	}
+	var e Entry
+	if err := json.Unmarshal(raw, &e); err != nil || !validHex(e.Digest) {
+		os.Remove(path)
+		return Entry{}, nil, ErrNotFound
+	}
+	body, err := c.ReadBlob(e.Digest)
+	if errors.Is(err, ErrNotFound) {
+		os.Remove(path)
+	}
+	if err != nil {
+		return Entry{}, nil, err
+	}
+	return e, body, nil
+}
+
+// Put stores body under key with the validators in e (e.Digest is set from
+// body) and returns the stored entry.
+func (c *Cache) Put(key string, e Entry, body []byte) (Entry, error) {
+	sum, err := c.PutBlob(body)
+	if err != nil {
+		return Entry{}, err
+	}
+	e.Digest = sum
+	return e, c.putRef(key, e)
+}
+
+// Touch rewrites the entry for key (after a 304 revalidation, say) without
+// touching its body.
+func (c *Cache) Touch(key string, e Entry) error {
+	if !validHex(e.Digest) {
+		return fmt.Errorf("updating cache entry: malformed digest %q", e.Digest)
+	}
+	return c.putRef(key, e)
+}
+
+func (c *Cache) putRef(key string, e Entry) error {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	path := c.refPath(key)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	_, werr := tmp.Write(raw)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the entry for key, if any.
+func (c *Cache) Delete(key string) error {
+	if err := os.Remove(c.refPath(key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("deleting cache entry: %w", err)
+	}
+	return nil
+}

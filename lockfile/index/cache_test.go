@@ -1,0 +1,152 @@
+package index
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hfpack/hfpack/lockfile/cache"
+	"github.com/hfpack/hfpack/lockfile/indextest"
+)
+
+// recorder wraps an index and remembers the status of each page response.
+type recorder struct {
+	ix *indextest.Index
+	mu sync.Mutex
+	// statuses of project-page responses, in order
+	statuses []int
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, code: 200}
+	r.ix.ServeHTTP(sw, req)
+	r.mu.Lock()
+	r.statuses = append(r.statuses, sw.code)
+	r.mu.Unlock()
+}
+
+func (r *recorder) take() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.statuses
+	r.statuses = nil
+	return s
+}
+
+func TestPageCaching(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []indextest.Option
+		advance time.Duration
+		want    []int // statuses seen by the server on the second lock
+	}{
+		{"revalidated with etag", nil, 0, []int{http.StatusNotModified}},
+		{"fresh within max-age", []indextest.Option{indextest.WithMaxAge(600)}, time.Minute, nil},
+		{"stale after max-age", []indextest.Option{indextest.WithMaxAge(600)}, time.Hour, []int{http.StatusNotModified}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{ix: indextest.New(tt.opts...)}
+			rec.ix.MustAddWheel(demo)
+			srv := httptest.NewServer(rec)
+			defer srv.Close()
+			store, _ := cache.Open(t.TempDir())
+			now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := func() time.Time { return now }
+			c := newClient(t, srv.URL+"/simple/", WithCache(store), WithClock(clock))
+			p1, err := c.Project(context.Background(), "demo-pkg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.take(); len(got) != 1 || got[0] != 200 {
+				t.Fatalf("first fetch statuses = %v", got)
+			}
+			now = now.Add(tt.advance)
+			c2 := newClient(t, srv.URL+"/simple/", WithCache(store), WithClock(clock))
+			p2, err := c2.Project(context.Background(), "demo-pkg")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.take(); !equalInts(got, tt.want) {
+				t.Errorf("second fetch statuses = %v, want %v", got, tt.want)
+			}
+			if len(p2.Files) != 1 || p2.Files[0] != p1.Files[0] {
+				t.Errorf("cached page gave %v, want %v", p2.Files, p1.Files)
+			}
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCorruptedCacheIsRefetched damages every blob in the cache and checks
+// that the next run notices and goes back to the index.
+func TestCorruptedCacheIsRefetched(t *testing.T) {
+	srv := indextest.NewServer(indextest.WithMaxAge(600))
+	defer srv.Close()
+	wheel := srv.MustAddWheel(demo)
+	store, _ := cache.Open(t.TempDir())
+	ctx := context.Background()
+	c := newClient(t, srv.URL, WithCache(store))
+	p, err := c.Project(ctx, "demo-pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Metadata(ctx, p.Files[0]); err != nil {
+		t.Fatal(err)
+	}
+	path, err := c.Fetch(ctx, p.Files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(store.BlobPath("x")))
+	if len(entries) != 3 {
+		t.Fatalf("cache holds %d blobs, want 3", len(entries))
+	}
+	for _, e := range entries {
+		os.WriteFile(store.BlobPath(e.Name()), []byte("garbage"), 0o644)
+	}
+	srv.ResetRequests()
+
+	c2 := newClient(t, srv.URL, WithCache(store))
+	p2, err := c2.Project(ctx, "demo-pkg")
+	if err != nil {
+		t.Fatalf("Project after corruption: %v", err)
+	}
+	if _, err := c2.Metadata(ctx, p2.Files[0]); err != nil {
+		t.Fatalf("Metadata after corruption: %v", err)
+	}
+	path2, err := c2.Fetch(ctx, p2.Files[0])
+	if err != nil {
+		t.Fatalf("Fetch after corruption: %v", err)
+	}
+	got, _ := os.ReadFile(path2)
+	if path2 != path || string(got) != string(wheel) {
+		t.Error("refetched wheel differs")
+	}
+	if n := srv.TotalRequests(); n != 3 {
+		t.Errorf("requests after corruption = %d, want 3 (page, metadata, wheel)", n)
+	}
+}

@@ -1,0 +1,108 @@
+package pylock
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// FileName is the default lock file name.
+const FileName = "pylock.toml"
+
+// LockVersion is the lock-version hfpack writes.
+const LockVersion = "1.0"
+
+// CreatedBy is the created-by value hfpack writes.
+const CreatedBy = "hfpack"
+
+// Lock is a pylock.toml document.
+type Lock struct {
+	// LockVersion is the file format version, "1.0".
+	LockVersion string
+	// Environments lists the marker expressions the lock is valid for.
+	Environments []string
+	// RequiresPython is the Python version specifier the lock supports.
+	RequiresPython string
+	// Extras, DependencyGroups and DefaultGroups are written as given
+	// (sorted); hfpack leaves them empty.
+	Extras           []string
+	DependencyGroups []string
+	DefaultGroups    []string
+	// CreatedBy names the tool that wrote the lock.
+	CreatedBy string
+	// Packages are the locked packages.
+	Packages []Package
+	// HFPack is the [tool.hfpack] table, if present.
+	HFPack *HFPack
+}
+
+// Package is one [[packages]] entry.
+type Package struct {
+	// Name is the normalised project name.
+	Name string
+	// Version is the exact version string.
+	Version string
+	// Marker, when set, limits the package to environments matching it.
+	Marker string
+	// RequiresPython is the package's requires-python, if any.
+	RequiresPython string
+	// Index is the simple-API base URL the package came from (no
+	// credentials).
+	Index string
+	// Wheels holds the package's wheels; hfpack writes exactly one.
+	Wheels []Wheel
+}
+
+// Wheel is one [[packages.wheels]] entry.
+type Wheel struct {
+	// Name is the wheel filename.
+	Name string
+	// URL is where the wheel is downloaded from (no credentials).
+	URL string
+	// UploadTime is when the file was uploaded; zero omits the key.
+	UploadTime time.Time
+	// Size is the file size in bytes; 0 omits the key.
+	Size int64
+	// SHA256 is the lower-case hex sha256, written as hashes.sha256.
+	SHA256 string
+}
+
+// HFPack is the [tool.hfpack] table.
+type HFPack struct {
+	// RequirementsDigest identifies the manifest requirements the lock was
+	// resolved from ("sha256:<hex>"); a mismatch means the lock is stale.
+	RequirementsDigest string
+	// Python is the target interpreter version, such as "3.11.9".
+	Python string
+	// Platform is the target platform tag, such as "manylinux_2_35_x86_64".
+	Platform string
+	// Glibc is the target image's glibc version, such as "2.35".
+	Glibc string
+	// ModelFiles records model files by path, size and sha256.
+	ModelFiles []ModelFile
+}
+
+// ModelFile is one [[tool.hfpack.model-files]] entry.
+type ModelFile struct {
+	Path   string
+	Size   int64
+	SHA256 string
+}
+
+var sepRun = regexp.MustCompile(`[-_.]+`)
+
+// Normalize returns the PEP 503 normalised form of a project name.
+func Normalize(name string) string {
+	return strings.ToLower(sepRun.ReplaceAllString(name, "-"))
+}
+
+// Package returns the package named name (any spelling), if present.
+func (l *Lock) Package(name string) (Package, bool) {
+	n := Normalize(name)
+	for _, p := range l.Packages {
+		if Normalize(p.Name) == n {
+			return p, true
+		}
+	}
+	return Package{}, false
+}
