@@ -8,7 +8,7 @@ PKGS      ?= ./...
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
 FUZZTIME  ?= 10s
 
-.PHONY: all build demo test unit setup lint fuzz e2e clean
+.PHONY: all build demo test unit setup lint fuzz e2e release clean
 
 all: build
 
@@ -45,5 +45,19 @@ fuzz:
 e2e: setup
 	$(GO) test -count=1 -timeout 40m -v ./e2e/...
 
+## release: static binaries for every platform, and their SHA256SUMS. The
+## output depends only on the commit and the Go version: two runs give the
+## same checksums (no paths, no build IDs of temp dirs, VCS stamp kept).
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+release:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; \
+	  echo "building hfpack for $$os/$$arch"; \
+	  GOOS=$$os GOARCH=$$arch $(GOBUILD) -ldflags=-buildid= -o dist/hfpack_$${os}_$${arch} ./cmd/hfpack; \
+	  GOOS=linux GOARCH=$$arch $(GOBUILD) -ldflags=-buildid= -o dist/hfpack-sidecar_linux_$${arch} ./cmd/hfpack-sidecar; \
+	done
+	cd dist && sha256sum hfpack* > SHA256SUMS && cat SHA256SUMS
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -73,6 +73,10 @@ type Index struct {
 type Accelerator struct {
 	Type  string `toml:"type" json:"type"`
 	Count int    `toml:"count" json:"count"`
+	// MinDriver raises the NVIDIA driver version the image may assume on
+	// Vertex nodes above hfpack's documented floor, e.g. "580.65.06" to
+	// allow CUDA 13 builds. Empty keeps the floor.
+	MinDriver string `toml:"min-driver" json:"min-driver,omitempty"`
 }
 
 // GPU reports whether the accelerator is a GPU.

@@ -159,6 +159,7 @@ func TestBrokenManifests(t *testing.T) {
 		{"unknown accelerator", `type = "NVIDIA_L4"`, `type = "NVIDIA_L5"`, "accelerator.type", `type = "NVIDIA_L5"`, `did you mean "NVIDIA_L4"`},
 		{"retired accelerator", `type = "NVIDIA_L4"`, `type = "NVIDIA_TESLA_K80"`, "accelerator.type", `type = "NVIDIA_TESLA_K80"`, "retired"},
 		{"gpu count", `count = 1`, `count = 3`, "accelerator.count", `count = 3`, "1, 2, 4 or 8"},
+		{"driver version", "count = 1", "count = 1\nmin-driver = \"latest\"", "accelerator.min-driver", `min-driver = "latest"`, "not an NVIDIA driver version"},
 		{"cpu with count", "type = \"NVIDIA_L4\"\ncount = 1", "type = \"cpu\"\ncount = 2", "accelerator.count", `count = 2`, "cpu"},
 		{"count wrong type", `count = 1`, `count = "one"`, "accelerator.count", `count = "one"`, "incompatible types"},
 		{"bad duration", `max-batch-delay = "5ms"`, `max-batch-delay = "5 ms"`, "serving.max-batch-delay", `max-batch-delay`, "not a duration"},

@@ -22,7 +22,7 @@ var knownKeys = []string{
 	"model", "model.path", "model.task", "model.handler", "model.trust-remote-code",
 	"python", "python.version", "python.requirements", "python.index-url",
 	"python.index", "python.index.name", "python.index.url", "python.index.packages",
-	"accelerator", "accelerator.type", "accelerator.count",
+	"accelerator", "accelerator.type", "accelerator.count", "accelerator.min-driver",
 	"serving", "serving.max-batch-size", "serving.max-batch-delay", "serving.request-timeout", "serving.max-request-bytes",
 	"image", "image.base",
 }
@@ -49,9 +49,10 @@ const (
 )
 
 var (
-	imageName   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	packageName = regexp.MustCompile(`^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$`)
-	gpuCounts   = []int{1, 2, 4, 8}
+	imageName     = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	packageName   = regexp.MustCompile(`^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$`)
+	gpuCounts     = []int{1, 2, 4, 8}
+	driverVersion = regexp.MustCompile(`^[0-9]{3}(\.[0-9]{1,3}){0,2}$`)
 )
 
 type validator struct {
@@ -248,6 +249,9 @@ func (v *validator) accelerator() {
 	}
 	if acc.Retired {
 		v.errorf("accelerator.type", "%s is retired on Vertex AI: choose another accelerator, e.g. NVIDIA_L4", a.Type)
+	}
+	if a.MinDriver != "" && !driverVersion.MatchString(a.MinDriver) {
+		v.errorf("accelerator.min-driver", "%q is not an NVIDIA driver version: write it as nvidia-smi prints it, e.g. \"580.65.06\"", a.MinDriver)
 	}
 	if !containsInt(gpuCounts, a.Count) {
 		v.errorf("accelerator.count", "%d GPUs per replica is not offered: use 1, 2, 4 or 8", a.Count)

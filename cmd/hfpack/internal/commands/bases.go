@@ -1,16 +1,40 @@
 package commands
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
+
+	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 )
 
 func newBases(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "bases [MANIFEST]",
 		Short: "Print the base image catalog, or the base chosen for a manifest and why",
-		Args:  usageArgs(cobra.MaximumNArgs(1)),
+		Long: `Without a manifest, bases prints hfpack's catalog of base images, pinned by
+digest, with the accelerators, CUDA toolkits and torch builds it knows. With a
+manifest (and its lock), it prints the base chosen for it and the reasons, or
+why no base can run the lock on the manifest's accelerator.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return errNotYet
+			if len(args) == 0 {
+				cat := baseimages.Default()
+				if g.ui.JSON {
+					return cat.WriteJSON(g.ui.Out)
+				}
+				return cat.WriteTable(g.ui.Out)
+			}
+			p, err := project.Open(args[0])
+			if err != nil {
+				return err
+			}
+			sel, err := p.SelectBase()
+			if err != nil {
+				return err
+			}
+			return g.ui.Result(sel, func(w io.Writer) error { return sel.WriteText(w) })
 		},
 	}
 }

@@ -114,3 +114,66 @@ func TestCheckJSON(t *testing.T) {
 		t.Errorf("report = %+v", r)
 	}
 }
+
+func TestBasesCatalogJSON(t *testing.T) {
+	code, stdout, stderr := run(t, "bases", "--json")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var cat struct {
+		Accelerators []struct {
+			Name string `json:"name"`
+		} `json:"accelerators"`
+		Images []struct {
+			Ref    string `json:"ref"`
+			Digest string `json:"digest"`
+		} `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &cat); err != nil {
+		t.Fatalf("bases --json is not JSON: %v", err)
+	}
+	if len(cat.Accelerators) < 10 || len(cat.Images) == 0 {
+		t.Fatalf("catalog has %d accelerators and %d images", len(cat.Accelerators), len(cat.Images))
+	}
+	for _, im := range cat.Images {
+		if !strings.HasPrefix(im.Digest, "sha256:") {
+			t.Errorf("image %s is not pinned by digest", im.Ref)
+		}
+	}
+}
+
+func TestBasesNeedsLock(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "examples", "sst2", "hfpack.toml")
+	dir := t.TempDir()
+	copyDir(t, filepath.Dir(example), dir)
+	os.Remove(filepath.Join(dir, "pylock.toml"))
+	code, _, stderr := run(t, "bases", filepath.Join(dir, "hfpack.toml"))
+	if code != ExitFailure || !strings.Contains(stderr, "run hfpack lock") {
+		t.Errorf("bases without a lock: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// copyDir copies a small directory tree.
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			if d.Name() == ".hfpack" || d.Name() == "out" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

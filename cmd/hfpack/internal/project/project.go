@@ -1,0 +1,172 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/lockfile/pylock"
+	"github.com/hfpack/hfpack/lockfile/tags"
+	"github.com/hfpack/hfpack/manifest"
+)
+
+// ErrNoLock reports a project that has never been locked.
+var ErrNoLock = errors.New("no lock")
+
+// ErrStaleLock reports a lock that no longer matches the manifest. Its
+// message is documented in the README: pipelines match on it.
+var ErrStaleLock = errors.New("lock is stale")
+
+// DefaultGlibc is the glibc a lock targets when the base is not known yet:
+// Ubuntu 22.04's, which every catalog CUDA base has or exceeds.
+const DefaultGlibc = "2.35"
+
+// Project is a loaded manifest and its lock.
+type Project struct {
+	Manifest *manifest.Manifest
+	// LockPath is pylock.toml beside the manifest.
+	LockPath string
+	// Lock is nil when LockPath does not exist.
+	Lock *pylock.Lock
+}
+
+// Open loads and validates the manifest at path and reads its lock if present.
+func Open(path string) (*Project, error) {
+	m, err := manifest.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &Project{Manifest: m, LockPath: filepath.Join(m.Dir, pylock.FileName)}
+	l, err := pylock.ReadFile(p.LockPath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		p.Lock = l
+	}
+	return p, nil
+}
+
+// RelLock is the lock's path as people should read it: relative to the
+// working directory when possible.
+func (p *Project) RelLock() string {
+	if rel, err := filepath.Rel(".", p.LockPath); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return p.LockPath
+}
+
+// CheckLock reports whether the lock exists and was resolved from the
+// manifest's current requirements.
+func (p *Project) CheckLock() error {
+	if p.Lock == nil {
+		return fmt.Errorf("%w: %s does not exist: run hfpack lock %s", ErrNoLock, p.RelLock(), p.Manifest.File)
+	}
+	if p.Lock.HFPack == nil || p.Lock.HFPack.RequirementsDigest != p.Manifest.RequirementsDigest() {
+		return fmt.Errorf("%w: %s no longer matches the requirements in %s: run hfpack lock %s and commit %s",
+			ErrStaleLock, p.RelLock(), p.Manifest.File, p.Manifest.File, pylock.FileName)
+	}
+	return nil
+}
+
+// Target is the environment the lock resolves for: the image's Python and
+// glibc on linux/amd64.
+func (p *Project) Target() (tags.Target, error) {
+	glibc := DefaultGlibc
+	if cfg, err := p.OverrideConfig(); err == nil && cfg != nil && cfg.Labels[baseimages.LabelGlibc] != "" {
+		glibc = cfg.Labels[baseimages.LabelGlibc]
+	}
+	return tags.Target{Python: p.Manifest.Python.Version, Glibc: glibc, Arch: "x86_64"}, nil
+}
+
+// OverrideConfig reads the image config of an [image] base given as an OCI
+// layout, so its labels (glibc, Python) can be checked; nil when the base is
+// not a local layout.
+func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
+	ref := p.Manifest.Image.Base
+	dir, ok := strings.CutPrefix(ref, "oci-layout:")
+	if !ok {
+		return nil, nil
+	}
+	dir, digest, _ := strings.Cut(dir, "@")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(p.Manifest.Dir, dir)
+	}
+	img, err := LayoutImage(dir, digest)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading base image config: %w", err)
+	}
+	return &baseimages.ImageConfig{Env: cf.Config.Env, Labels: cf.Config.Labels}, nil
+}
+
+// SelectBase chooses the base for the locked packages and the accelerator.
+func (p *Project) SelectBase() (baseimages.Selection, error) {
+	if err := p.CheckLock(); err != nil {
+		return baseimages.Selection{}, err
+	}
+	m := p.Manifest
+	req := baseimages.Request{
+		Python:           m.Python.Version,
+		Accelerator:      m.Accelerator.Type,
+		AcceleratorCount: m.Accelerator.Count,
+		Override:         m.Image.Base,
+		DriverFloor:      m.Accelerator.MinDriver,
+	}
+	for _, pkg := range p.Lock.Packages {
+		bp := baseimages.Package{Name: pkg.Name, Version: pkg.Version}
+		if len(pkg.Wheels) > 0 {
+			bp.Wheel = pkg.Wheels[0].Name
+		}
+		req.Packages = append(req.Packages, bp)
+	}
+	if m.Image.Base != "" {
+		cfg, err := p.OverrideConfig()
+		if err != nil {
+			return baseimages.Selection{}, err
+		}
+		req.OverrideConfig = cfg
+	}
+	return baseimages.Select(nil, req)
+}
+
+// LayoutImage opens the image in an OCI layout: the one with digest, or the
+// only image when digest is empty.
+func LayoutImage(dir, digest string) (v1.Image, error) {
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening base OCI layout %s: %w", dir, err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("reading base OCI layout %s: %w", dir, err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading base OCI layout %s: %w", dir, err)
+	}
+	var candidates []string
+	for _, d := range im.Manifests {
+		if digest == "" || d.Digest.String() == digest {
+			candidates = append(candidates, d.Digest.String())
+		}
+	}
+	if len(candidates) != 1 {
+		return nil, fmt.Errorf("base OCI layout %s holds %d images matching %q: name one with oci-layout:PATH@sha256:...", dir, len(candidates), digest)
+	}
+	h, err := v1.NewHash(candidates[0])
+	if err != nil {
+		return nil, err
+	}
+	return lp.Image(h)
+}
