@@ -65,10 +65,11 @@ var ErrConflict = errors.New("conflicting entries")
 // A Tree is not safe for concurrent mutation.
 type Tree struct {
 	entries map[string]Entry
+	parents map[string]bool // every directory some entry lives under
 }
 
 // New returns an empty tree.
-func New() *Tree { return &Tree{entries: map[string]Entry{}} }
+func New() *Tree { return &Tree{entries: map[string]Entry{}, parents: map[string]bool{}} }
 
 // CleanPath validates p as a relative, slash-separated path inside the root and
 // returns it cleaned of leading "./" and trailing "/". Absolute paths, ".."
@@ -149,10 +150,16 @@ func (t *Tree) add(e Entry) error {
 		}
 		return fmt.Errorf("adding %s %q: %w: already a %s", e.Type, p, ErrConflict, old.Type)
 	}
+	if e.Type != Dir && t.parents[p] {
+		return fmt.Errorf("adding %s %q: %w: already a directory with contents", e.Type, p, ErrConflict)
+	}
 	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
 		if old, ok := t.entries[dir]; ok && old.Type != Dir {
 			return fmt.Errorf("adding %q: %w: parent %q is a %s", p, ErrConflict, dir, old.Type)
 		}
+	}
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		t.parents[dir] = true
 	}
 	t.entries[p] = e
 	return nil

@@ -64,6 +64,15 @@ func TestConflicts(t *testing.T) {
 	if err := tr.AddDir("a", 0o755); err != nil {
 		t.Errorf("dir over implicit dir: %v", err)
 	}
+	if err := tr.AddBytes("x/y/z", 0o644, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.AddBytes("x/y", 0o644, nil); !errors.Is(err, ErrConflict) {
+		t.Errorf("file over implicit dir: %v, want ErrConflict", err)
+	}
+	if err := tr.AddSymlink("x", "elsewhere"); !errors.Is(err, ErrConflict) {
+		t.Errorf("symlink over implicit dir: %v, want ErrConflict", err)
+	}
 }
 
 func TestSymlinkEscape(t *testing.T) {

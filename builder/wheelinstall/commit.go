@@ -1,0 +1,52 @@
+package wheelinstall
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+
+	"github.com/hfpack/hfpack/builder/tree"
+)
+
+// commit adds the planned files to the tree, all or nothing.
+func (in *installer) commit() (*Result, error) {
+	dests := make([]string, 0, len(in.out))
+	for p := range in.out {
+		dests = append(dests, p)
+	}
+	slices.Sort(dests)
+	for _, d := range dests {
+		if old, ok := in.t.Get(d); ok {
+			return nil, fmt.Errorf("%s: %w: %s is already a %s in the tree (another wheel installs it)", in.out[d].origin, tree.ErrConflict, d, old.Type)
+		}
+		for dir := path.Dir(d); dir != "."; dir = path.Dir(dir) {
+			if _, ok := in.out[dir]; ok {
+				return nil, fmt.Errorf("%s: %w: %s is also installed as a file", in.out[d].origin, tree.ErrConflict, dir)
+			}
+			if old, ok := in.t.Get(dir); ok && old.Type != tree.Dir {
+				return nil, fmt.Errorf("%s: %w: parent %s is a %s in the tree", in.out[d].origin, tree.ErrConflict, dir, old.Type)
+			}
+		}
+	}
+	res := &Result{Name: in.name, Version: in.version, DistInfo: path.Join(in.libDir, in.distInfo)}
+	for _, d := range dests {
+		p := in.out[d]
+		e := tree.Entry{Path: d, Type: tree.File, Mode: p.Mode, Size: p.Size, SHA256: p.SHA256}
+		if p.src != nil {
+			e.Open = p.src.open
+		} else {
+			data := p.data
+			e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		}
+		if err := in.t.Add(e); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.origin, err)
+		}
+		res.Files = append(res.Files, p.File)
+	}
+	for _, ep := range in.scripts {
+		res.Scripts = append(res.Scripts, Script{Name: ep.name, Path: path.Join(in.s.Scripts, ep.name), Module: ep.module, Attr: ep.attr, GUI: ep.gui})
+	}
+	return res, nil
+}

@@ -1,0 +1,219 @@
+package wheelinstall
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Unix file types in the high 16 bits of a zip member's external attributes.
+const (
+	sIFMT  = 0o170000
+	sIFREG = 0o100000
+	sIFDIR = 0o040000
+	sIFLNK = 0o120000
+)
+
+// checkName reports why a member name is unsafe or not canonical, or "".
+func checkName(name string) string {
+	n := strings.TrimSuffix(name, "/")
+	switch {
+	case n == "":
+		return "empty name"
+	case !utf8.ValidString(name):
+		return "name is not UTF-8"
+	case strings.HasPrefix(n, "/"):
+		return "absolute path"
+	case strings.ContainsRune(n, 0):
+		return "NUL byte in name"
+	case strings.Contains(n, "\\"):
+		return "backslash in name"
+	}
+	for _, el := range strings.Split(n, "/") {
+		switch el {
+		case "..":
+			return `".." element`
+		case "", ".":
+			return "empty or \".\" element"
+		}
+	}
+	return ""
+}
+
+// unixType returns the Unix file type bits of a member, 0 when none are set.
+func unixType(zf *zip.File) uint32 { return (zf.ExternalAttrs >> 16) & sIFMT }
+
+// isExecutable follows pip: a regular file with any x bit in its Unix mode.
+func isExecutable(zf *zip.File) bool {
+	mode := zf.ExternalAttrs >> 16
+	return mode&sIFMT == sIFREG && mode&0o111 != 0
+}
+
+// checkMember reports why a member cannot be installed, or "".
+func checkMember(zf *zip.File) string {
+	if why := checkName(zf.Name); why != "" {
+		return why
+	}
+	dir := strings.HasSuffix(zf.Name, "/")
+	switch t := unixType(zf); {
+	case t == sIFLNK:
+		return "symbolic link"
+	case dir && t != 0 && t != sIFDIR, !dir && t != 0 && t != sIFREG:
+		return fmt.Sprintf("Unix file type %#o is not a regular file", t)
+	}
+	if dir {
+		return ""
+	}
+	if zf.Flags&0x1 != 0 {
+		return "encrypted member"
+	}
+	if zf.Method != zip.Store && zf.Method != zip.Deflate {
+		return fmt.Sprintf("compression method %d (wheels use stored or deflate)", zf.Method)
+	}
+	if zf.UncompressedSize64 > 1<<62 || zf.CompressedSize64 > 1<<62 {
+		return "impossible size"
+	}
+	return ""
+}
+
+// source is everything needed to read one installed file back from the wheel
+// without parsing its central directory again.
+type source struct {
+	wheel  string // absolute path of the .whl file
+	name   string // the wheel's file name, for errors
+	member string // member name, for errors
+	offset int64  // start of the member's compressed data
+	csize  int64
+	method uint16
+	// shebang, when non-nil, replaces the member's first line.
+	shebang []byte
+	size    int64    // bytes Open yields
+	sum     [32]byte // their sha256
+}
+
+// open returns the file's contents, checked against size and sum: the read
+// that would complete size bytes returns no bytes and an error if the digest
+// differs.
+func (s *source) open() (io.ReadCloser, error) {
+	f, err := os.Open(s.wheel)
+	if err != nil {
+		return nil, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
+	}
+	rc := &checkedReader{src: s, f: f, h: sha256.New()}
+	raw := io.NewSectionReader(f, s.offset, s.csize)
+	rc.r = raw
+	if s.method == zip.Deflate {
+		rc.fl = getFlate(raw)
+		rc.r = rc.fl
+	}
+	if s.shebang != nil {
+		rc.r = io.MultiReader(bytes.NewReader(s.shebang), &afterFirstLine{r: bufio.NewReader(rc.r)})
+	}
+	return rc, nil
+}
+
+var flatePool sync.Pool
+
+func getFlate(r io.Reader) io.ReadCloser {
+	if fl, ok := flatePool.Get().(io.ReadCloser); ok {
+		if err := fl.(flate.Resetter).Reset(r, nil); err == nil {
+			return fl
+		}
+	}
+	return flate.NewReader(r)
+}
+
+// checkedReader yields exactly src.size bytes and verifies their digest.
+type checkedReader struct {
+	src  *source
+	f    *os.File
+	fl   io.ReadCloser
+	r    io.Reader
+	h    hash.Hash
+	n    int64
+	err  error // sticky: io.EOF after a verified read, or the failure
+	once sync.Once
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.n == c.src.size {
+		return 0, c.finish()
+	}
+	if rem := c.src.size - c.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if c.n == c.src.size {
+		if ferr := c.finish(); ferr != io.EOF {
+			// Withhold the last bytes so that no caller, io.CopyN included,
+			// can take the contents as complete.
+			return 0, ferr
+		}
+		return n, nil
+	}
+	switch {
+	case err == io.EOF:
+		c.err = fmt.Errorf("wheel %s member %q: %w after %d of %d bytes", c.src.name, c.src.member, io.ErrUnexpectedEOF, c.n, c.src.size)
+		return n, c.err
+	case err != nil:
+		c.err = fmt.Errorf("wheel %s member %q: %w", c.src.name, c.src.member, err)
+		return n, c.err
+	}
+	return n, nil
+}
+
+func (c *checkedReader) finish() error {
+	var got [32]byte
+	c.h.Sum(got[:0])
+	if got != c.src.sum {
+		c.err = fmt.Errorf("wheel %s member %q: %w: RECORD says %s, contents have %s",
+			c.src.name, c.src.member, ErrDigestMismatch, hex.EncodeToString(c.src.sum[:]), hex.EncodeToString(got[:]))
+	} else {
+		c.err = io.EOF
+	}
+	return c.err
+}
+
+func (c *checkedReader) Close() error {
+	var err error
+	c.once.Do(func() {
+		c.err = os.ErrClosed // the pooled inflater must not be read again
+		if c.fl != nil {
+			flatePool.Put(c.fl)
+		}
+		err = c.f.Close()
+	})
+	return err
+}
+
+// afterFirstLine reads r from just past its first "\n" (or nothing, when r
+// has none).
+type afterFirstLine struct {
+	r       *bufio.Reader
+	skipped bool
+}
+
+func (a *afterFirstLine) Read(p []byte) (int, error) {
+	if !a.skipped {
+		if _, err := copyLine(io.Discard, a.r); err != nil {
+			return 0, err
+		}
+		a.skipped = true
+	}
+	return a.r.Read(p)
+}

@@ -1,0 +1,258 @@
+package wheelinstall
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+)
+
+// route returns where member name goes and whether it is a .data script.
+// Like pip, any top-level directory ending in ".data" is a data directory.
+func (in *installer) route(name string) (dest string, script bool, err error) {
+	top, rest, _ := strings.Cut(name, "/")
+	if !strings.HasSuffix(top, ".data") {
+		return path.Join(in.libDir, name), false, nil
+	}
+	key, sub, ok := strings.Cut(rest, "/")
+	if !ok {
+		return "", false, fmt.Errorf("member %q: %w: .data contents must be named <scheme key>/<path>", name, ErrInvalidWheel)
+	}
+	switch key {
+	case "purelib":
+		return path.Join(in.s.Purelib, sub), false, nil
+	case "platlib":
+		return path.Join(in.s.Platlib, sub), false, nil
+	case "scripts":
+		return path.Join(in.s.Scripts, sub), true, nil
+	case "data":
+		return path.Join(in.s.Data, sub), false, nil
+	case "headers":
+		return path.Join(in.s.Include, in.name, sub), false, nil
+	}
+	return "", false, fmt.Errorf("member %q: %w: unknown .data scheme key %q (want data, headers, platlib, purelib or scripts)", name, ErrInvalidWheel, key)
+}
+
+// isWrapper reports whether a .data script is a setuptools-made wrapper of an
+// entry point (EP, EP.exe, EP-script.py, EP.pya), which pip skips because it
+// generates its own.
+func (in *installer) isWrapper(dest string) bool {
+	base := path.Base(dest)
+	l := strings.ToLower(base)
+	for _, suf := range []string{".exe", "-script.py", ".pya"} {
+		if strings.HasSuffix(l, suf) {
+			base = base[:len(base)-len(suf)]
+			break
+		}
+	}
+	for _, ep := range in.eps {
+		if ep.name == base {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *installer) add(p *planned) error {
+	if in.out == nil {
+		in.out = map[string]*planned{}
+	}
+	if old, dup := in.out[p.Path]; dup {
+		return fmt.Errorf("%w: %s and %s both install %s", ErrInvalidWheel, old.origin, p.origin, p.Path)
+	}
+	in.out[p.Path] = p
+	return nil
+}
+
+// routeMembers plans every regular member of the wheel.
+func (in *installer) routeMembers() error {
+	for _, zf := range in.members {
+		switch zf.Name {
+		case in.distInfo + "/RECORD", in.distInfo + "/INSTALLER":
+			continue // regenerated
+		}
+		dest, script, err := in.route(zf.Name)
+		if err != nil {
+			return err
+		}
+		if script && in.isWrapper(dest) {
+			continue
+		}
+		p, err := in.plan(zf, dest, script)
+		if err != nil {
+			return err
+		}
+		if err := in.add(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *installer) plan(zf *zip.File, dest string, script bool) (*planned, error) {
+	off, err := zf.DataOffset()
+	if err != nil {
+		return nil, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+	}
+	usize := int64(zf.UncompressedSize64)
+	rec, listed := in.records[zf.Name]
+	if listed && rec.size >= 0 && rec.size != usize {
+		return nil, fmt.Errorf("member %q: %w: RECORD says %d bytes, the archive holds %d", zf.Name, ErrInvalidWheel, rec.size, usize)
+	}
+	src := &source{wheel: in.wheel, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: usize}
+	mode := fs.FileMode(0o644)
+	if script || isExecutable(zf) {
+		mode = 0o755
+	}
+	if rec.sha256 != nil && !script {
+		copy(src.sum[:], rec.sha256)
+	} else if err := in.hashMember(zf, src, rec.sha256, script); err != nil {
+		return nil, err
+	}
+	return &planned{
+		File:   File{Path: dest, Mode: mode, Size: src.size, SHA256: hex.EncodeToString(src.sum[:])},
+		origin: fmt.Sprintf("member %q", zf.Name),
+		src:    src,
+	}, nil
+}
+
+// hashMember reads a member now, checks it against the RECORD digest when
+// there is one, and sets src's output size and digest; a script starting
+// with "#!python" gets the image's interpreter instead of its first line.
+func (in *installer) hashMember(zf *zip.File, src *source, want []byte, script bool) error {
+	rc, err := zf.Open()
+	if err != nil {
+		return fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+	}
+	defer rc.Close()
+	br := bufio.NewReader(rc)
+	orig, out := sha256.New(), sha256.New()
+	var w io.Writer = orig
+	if head, _ := br.Peek(8); script && bytes.HasPrefix(head, []byte("#!python")) {
+		src.shebang = []byte("#!" + in.s.Interpreter + "\n")
+		out.Write(src.shebang)
+		first, err := copyLine(orig, br)
+		if err != nil {
+			return fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+		}
+		src.size = src.size - first + int64(len(src.shebang))
+		w = io.MultiWriter(orig, out)
+	}
+	if _, err := io.Copy(w, br); err != nil {
+		return fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+	}
+	if want != nil && !bytes.Equal(orig.Sum(nil), want) {
+		return fmt.Errorf("member %q: %w: RECORD says %s, contents have %x",
+			zf.Name, ErrDigestMismatch, hex.EncodeToString(want), orig.Sum(nil))
+	}
+	if src.shebang != nil {
+		out.Sum(src.sum[:0])
+	} else {
+		orig.Sum(src.sum[:0])
+	}
+	return nil
+}
+
+// copyLine copies r's first line, "\n" included, to w and returns its length.
+// A last line without "\n" is not an error.
+func copyLine(w io.Writer, r *bufio.Reader) (int64, error) {
+	var n int64
+	for {
+		line, err := r.ReadSlice('\n')
+		w.Write(line)
+		n += int64(len(line))
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil, io.EOF:
+			return n, nil
+		}
+		return n, err
+	}
+}
+
+// wrapper is the text pip (distlib's ScriptMaker) writes for an entry point.
+func wrapper(interpreter string, ep entryPoint) []byte {
+	importName, _, _ := strings.Cut(ep.attr, ".")
+	return fmt.Appendf(nil, `#!%s
+# -*- coding: utf-8 -*-
+import re
+import sys
+from %s import %s
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\.pyw|\.exe)?$', '', sys.argv[0])
+    sys.exit(%s())
+`, interpreter, ep.module, importName, ep.attr)
+}
+
+func generated(p string, mode fs.FileMode, b []byte, origin string) *planned {
+	sum := sha256.Sum256(b)
+	return &planned{
+		File:   File{Path: p, Mode: mode, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])},
+		origin: origin,
+		data:   b,
+	}
+}
+
+// addScripts plans the console_scripts and gui_scripts wrappers.
+func (in *installer) addScripts() error {
+	for _, ep := range in.scripts {
+		p := generated(path.Join(in.s.Scripts, ep.name), 0o755, wrapper(in.s.Interpreter, ep), "entry point "+ep.name)
+		if err := in.add(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addDistInfo plans INSTALLER, REQUESTED when asked for and the regenerated
+// RECORD.
+func (in *installer) addDistInfo() error {
+	dir := path.Join(in.libDir, in.distInfo)
+	if err := in.add(generated(path.Join(dir, "INSTALLER"), 0o644, []byte(in.o.installer+"\n"), "INSTALLER")); err != nil {
+		return err
+	}
+	if in.o.requested {
+		if err := in.add(generated(path.Join(dir, "REQUESTED"), 0o644, []byte{}, "REQUESTED")); err != nil {
+			return err
+		}
+	}
+	recPath := path.Join(dir, "RECORD")
+	rows := make([][3]string, 0, len(in.out)+1)
+	rows = append(rows, [3]string{relPath(in.libDir, recPath), "", ""})
+	for _, p := range in.out {
+		sum, _ := hex.DecodeString(p.SHA256)
+		rows = append(rows, [3]string{relPath(in.libDir, p.Path), "sha256=" + base64.RawURLEncoding.EncodeToString(sum), fmt.Sprint(p.Size)})
+	}
+	slices.SortFunc(rows, func(a, b [3]string) int { return strings.Compare(a[0], b[0]) })
+	var b strings.Builder
+	for _, r := range rows {
+		b.WriteString(csvRow(r[:]...))
+	}
+	return in.add(generated(recPath, 0o644, []byte(b.String()), "RECORD"))
+}
+
+// csvRow formats one RECORD line as Python's csv module does (minimal
+// quoting), ending in "\n".
+func csvRow(fields ...string) string {
+	var b strings.Builder
+	for i, f := range fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if strings.ContainsAny(f, ",\"\r\n") {
+			f = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
+		}
+		b.WriteString(f)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
