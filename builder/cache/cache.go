@@ -1,0 +1,144 @@
+package cache
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hfpack/hfpack/builder/layer"
+)
+
+// ErrBadKey reports a cache key that is not 64 lower-case hex characters.
+var ErrBadKey = errors.New("invalid cache key")
+
+// Cache is a build cache rooted at a directory. It is safe for concurrent use
+// by goroutines and by processes sharing the directory.
+type Cache struct {
+	dir string
+}
+
+// staleAfter is the age from which a temporary file is taken to be left by
+// a killed build rather than being written by a running one.
+const staleAfter = 24 * time.Hour
+
+// Open returns the cache rooted at dir, creating its directories and
+// removing temporary files that killed builds left more than a day ago.
+func Open(dir string) (*Cache, error) {
+	for _, sub := range []string{"blobs/sha256", "layers", "refs", "files"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("opening cache: %w", err)
+		}
+	}
+	c := &Cache{dir: dir}
+	for _, sub := range []string{"blobs", "layers", "refs", "files"} {
+		removeStale(filepath.Join(dir, sub), time.Now().Add(-staleAfter))
+	}
+	return c, nil
+}
+
+// removeStale removes ".tmp-*" files in dir last modified before cutoff.
+func removeStale(dir string, cutoff time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Dir returns the cache's root directory.
+func (c *Cache) Dir() string { return c.dir }
+
+// BlobDir is the directory layer.Write should write blobs into.
+func (c *Cache) BlobDir() string { return filepath.Join(c.dir, "blobs") }
+
+func checkKey(key string) error {
+	if len(key) != 64 {
+		return fmt.Errorf("%w %q", ErrBadKey, key)
+	}
+	if _, err := hex.DecodeString(key); err != nil {
+		return fmt.Errorf("%w %q", ErrBadKey, key)
+	}
+	for _, r := range key {
+		if r >= 'A' && r <= 'F' {
+			return fmt.Errorf("%w %q", ErrBadKey, key)
+		}
+	}
+	return nil
+}
+
+// Layer returns the layer stored under the input key, or ok false on a miss.
+// An entry whose blob is missing or has the wrong size is a miss.
+func (c *Cache) Layer(key string) (l *layer.Layer, ok bool, err error) {
+	if err := checkKey(key); err != nil {
+		return nil, false, err
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, "layers", key+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var d layer.Descriptor
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, false, nil // a damaged entry is a miss; Put overwrites it
+	}
+	l, err = layer.Open(layer.BlobPath(c.BlobDir(), d.Digest), d)
+	if err != nil {
+		return nil, false, nil
+	}
+	return l, true, nil
+}
+
+// PutLayer records that the input key produced l, whose blob must already be
+// under BlobDir.
+func (c *Cache) PutLayer(key string, l *layer.Layer) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	b, err := json.Marshal(l.Descriptor())
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(c.dir, "layers", key+".json"), b)
+}
+
+// writeAtomic writes b to a temporary file beside path and renames it over path.
+func writeAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hfpack/hfpack/builder/layer"
+)
+
+// Source is the identity of a local file a layer is regenerated from.
+type Source struct {
+	Path    string `json:"path"`
+	Size    int64  `json:"size"`
+	ModTime int64  `json:"mtimeNs"`
+}
+
+// StatSources records the current size and modification time of paths.
+// Call it before reading the files to describe the layer, so that a change
+// during the read makes the entry stale.
+func StatSources(paths []string) ([]Source, error) {
+	out := make([]Source, len(paths))
+	for i, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Source{Path: abs, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	}
+	return out, nil
+}
+
+type refEntry struct {
+	Descriptor layer.Descriptor `json:"descriptor"`
+	Sources    []Source         `json:"sources"`
+}
+
+// Ref returns the descriptor recorded under key for a layer that is not
+// stored but regenerated from local files, or ok false when there is none
+// or any of its files changed size or modification time since.
+func (c *Cache) Ref(key string) (d layer.Descriptor, ok bool, err error) {
+	if err := checkKey(key); err != nil {
+		return layer.Descriptor{}, false, err
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, "refs", key+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return layer.Descriptor{}, false, nil
+	}
+	if err != nil {
+		return layer.Descriptor{}, false, err
+	}
+	var e refEntry
+	if json.Unmarshal(b, &e) != nil {
+		return layer.Descriptor{}, false, nil
+	}
+	for _, s := range e.Sources {
+		fi, err := os.Stat(s.Path)
+		if err != nil || fi.Size() != s.Size || fi.ModTime().UnixNano() != s.ModTime {
+			return layer.Descriptor{}, false, nil
+		}
+	}
+	return e.Descriptor, true, nil
+}
+
+// PutRef records d under key for a layer regenerated from sources (from
+// StatSources, taken before the files were read).
+func (c *Cache) PutRef(key string, d layer.Descriptor, sources []Source) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		return fmt.Errorf("recording layer %s: no source files", key)
+	}
+	b, err := json.Marshal(refEntry{Descriptor: d, Sources: sources})
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(c.dir, "refs", key+".json"), b)
+}

@@ -1,0 +1,118 @@
+package builder
+
+import (
+	"io/fs"
+
+	"github.com/hfpack/hfpack/builder/layer"
+)
+
+// Inputs is everything a build depends on, resolved to local files and
+// digests. The caller (hfpack's build command) fills it from the manifest,
+// the lock and the selected base.
+type Inputs struct {
+	// Name is the image's name (used for labels and docker-archive tags).
+	Name string
+	// Base is the image built on.
+	Base BaseInput
+	// Wheels are the locked wheels to install into Base.SitePackages.
+	Wheels []Wheel
+	// ModelDir is the local model directory; empty for none.
+	ModelDir string
+	// AppFiles are the worker, the handler and the sidecar configuration.
+	AppFiles []File
+	// SidecarPath is the local sidecar binary, installed as SidecarImagePath.
+	SidecarPath string
+	// Env is added to the base's environment. AIP_* variables are refused.
+	Env []string
+	// Labels are added to the image config (manifest and lock digests are
+	// better given in ManifestDigest and LockDigest).
+	Labels map[string]string
+	// ManifestDigest, LockDigest and Version are recorded as labels.
+	ManifestDigest, LockDigest, Version string
+	// User is the runtime user; default DefaultUser.
+	User string
+	// WorkingDir is the runtime working directory; default DefaultWorkingDir.
+	WorkingDir string
+	// SourceDateEpoch fixes every timestamp (seconds, UTC); 0 is the Unix epoch.
+	SourceDateEpoch int64
+	// Compression chooses codecs; zero fields take the defaults.
+	Compression Compression
+	// LargeFile is the size from which a model file or a wheel is "large"
+	// and gets a layer of its own; default DefaultLargeFile.
+	LargeFile int64
+	// MaxModelLayers caps the number of layers for large model files;
+	// default DefaultMaxModelLayers. Beyond it, large files share layers in
+	// balanced groups.
+	MaxModelLayers int
+	// MaxWheelLayers caps the number of layers for large wheels; default
+	// DefaultMaxWheelLayers.
+	MaxWheelLayers int
+}
+
+// BaseInput is the selected base image.
+type BaseInput struct {
+	// Ref is a registry reference ("nvcr.io/nvidia/cuda:12.4.1-runtime") or
+	// "oci-layout:PATH".
+	Ref string
+	// Digest pins the base ("sha256:..."), an image or an index.
+	Digest string
+	// Env is the base's environment, as the base catalog records it.
+	Env []string
+	// GPU adds /usr/local/nvidia to PATH and LD_LIBRARY_PATH.
+	GPU bool
+	// Python is the interpreter's path in the image.
+	Python string
+	// SitePackages is the site-packages directory in the image.
+	SitePackages string
+}
+
+// Wheel is one locked wheel, already downloaded.
+type Wheel struct {
+	Name, Version, Filename string
+	// Path is the local wheel file.
+	Path string
+	// SHA256 is the hex digest the lock records; the installer checks it.
+	SHA256 string
+	Size   int64
+}
+
+// File is a local file placed in the image.
+type File struct {
+	// Path is the absolute path in the image: "/opt/hfpack/worker/handler.py".
+	Path string
+	// Source is the local file.
+	Source string
+	// Mode is normalised to 0o755 when any execute bit is set, else 0o644.
+	Mode fs.FileMode
+}
+
+// Compression chooses the codec of code layers and of model layers.
+type Compression struct {
+	// Code applies to site-packages, app and sidecar; default layer.Gzip.
+	Code layer.Compression
+	// Weights applies to model layers; default layer.None.
+	Weights layer.Compression
+}
+
+// Defaults for Inputs fields left zero.
+const (
+	DefaultUser           = "1000:1000"
+	DefaultWorkingDir     = "/opt/hfpack/worker"
+	DefaultLargeFile      = 64 << 20
+	DefaultMaxModelLayers = 16
+	DefaultMaxWheelLayers = 8
+	ModelImagePath        = "/opt/hfpack/model"
+	SidecarImagePath      = "/usr/local/bin/hfpack-sidecar"
+	// Port is the port the sidecar listens on by default.
+	Port = "8080/tcp"
+)
+
+// Label keys written into the image config.
+const (
+	LabelManifestDigest = "dev.hfpack.manifest.digest"
+	LabelLockDigest     = "dev.hfpack.lock.digest"
+	LabelVersion        = "dev.hfpack.version"
+	LabelPackages       = "dev.hfpack.packages"
+	LabelBaseDigest     = "org.opencontainers.image.base.digest"
+	LabelBaseName       = "org.opencontainers.image.base.name"
+)

@@ -1,0 +1,241 @@
+package layer
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hfpack/hfpack/builder/tree"
+)
+
+// Descriptor identifies a written layer blob.
+type Descriptor struct {
+	// Digest is the sha256 of the blob as stored (compressed).
+	Digest v1.Hash `json:"digest"`
+	// DiffID is the sha256 of the uncompressed tar.
+	DiffID v1.Hash `json:"diffID"`
+	// Size is the blob's length in bytes.
+	Size int64 `json:"size"`
+	// Compression is how the blob is compressed.
+	Compression Compression `json:"compression"`
+}
+
+// ErrChanged reports a file whose contents differ in length from what the
+// tree recorded: it changed while the layer was being written.
+var ErrChanged = errors.New("file changed while writing layer")
+
+type options struct {
+	compression Compression
+	epoch       int64
+}
+
+// Option configures Write.
+type Option func(*options) error
+
+// WithCompression sets the layer's compression. The default is Gzip.
+func WithCompression(c Compression) Option {
+	return func(o *options) error {
+		if _, err := c.MediaType(); err != nil {
+			return err
+		}
+		o.compression = c
+		return nil
+	}
+}
+
+// WithEpoch sets the modification time of every entry, in seconds since the
+// Unix epoch (SOURCE_DATE_EPOCH). The default is 0. Negative values are errors.
+func WithEpoch(sec int64) Option {
+	return func(o *options) error {
+		if sec < 0 {
+			return fmt.Errorf("negative epoch %d", sec)
+		}
+		o.epoch = sec
+		return nil
+	}
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{compression: Gzip, epoch: 0}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// BlobPath returns where Write puts the blob with digest h under dir:
+// dir/<algorithm>/<hex>, the layout of an OCI image layout's blobs directory.
+func BlobPath(dir string, h v1.Hash) string {
+	return filepath.Join(dir, h.Algorithm, h.Hex)
+}
+
+// Write writes t as one layer blob under dir (at BlobPath(dir, digest)) in a
+// single streaming pass and returns the layer. The blob appears at its final
+// path only when complete; on error or cancellation nothing is left behind.
+func Write(ctx context.Context, t *tree.Tree, dir string, opts ...Option) (*Layer, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "sha256"), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-layer-*")
+	if err != nil {
+		return nil, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	d, err := writeTo(ctx, t, bw, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	final := BlobPath(dir, d.Digest)
+	if err := os.Rename(f.Name(), final); err != nil {
+		return nil, err
+	}
+	done = true
+	return &Layer{path: final, desc: d}, nil
+}
+
+// countWriter counts and hashes what passes through to w.
+type countWriter struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+func writeTo(ctx context.Context, t *tree.Tree, w io.Writer, o *options) (Descriptor, error) {
+	blob := &countWriter{w: w, h: sha256.New()}
+	zw, err := o.compression.compressor(blob)
+	if err != nil {
+		return Descriptor{}, err
+	}
+	// For an uncompressed layer the blob is the tar: hash it once.
+	var diff hash.Hash
+	var tarSink io.Writer = zw
+	if o.compression != None {
+		diff = sha256.New()
+		tarSink = io.MultiWriter(diff, zw)
+	}
+	tw := tar.NewWriter(tarSink)
+	mtime := time.Unix(o.epoch, 0).UTC()
+	for _, e := range t.Entries() {
+		if err := ctx.Err(); err != nil {
+			return Descriptor{}, err
+		}
+		if err := writeEntry(ctx, tw, e, mtime); err != nil {
+			return Descriptor{}, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return Descriptor{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return Descriptor{}, err
+	}
+	digest := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", blob.h.Sum(nil))}
+	diffID := digest
+	if diff != nil {
+		diffID = v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))}
+	}
+	return Descriptor{Digest: digest, DiffID: diffID, Size: blob.n, Compression: o.compression}, nil
+}
+
+// header returns the normalised tar header of e.
+func header(e tree.Entry, mtime time.Time) (*tar.Header, error) {
+	h := &tar.Header{Name: e.Path, ModTime: mtime, Format: tar.FormatUnknown}
+	switch e.Type {
+	case tree.Dir:
+		h.Typeflag, h.Name, h.Mode = tar.TypeDir, e.Path+"/", 0o755
+	case tree.File:
+		h.Typeflag, h.Size, h.Mode = tar.TypeReg, e.Size, 0o644
+		if e.Mode&0o111 != 0 {
+			h.Mode = 0o755
+		}
+	case tree.Symlink:
+		h.Typeflag, h.Linkname, h.Mode = tar.TypeSymlink, e.Linkname, 0o777
+	default:
+		return nil, fmt.Errorf("writing %q: unsupported entry type %s", e.Path, e.Type)
+	}
+	return h, nil
+}
+
+func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Time) error {
+	h, err := header(e, mtime)
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(h); err != nil {
+		return fmt.Errorf("writing %q: %w", e.Path, err)
+	}
+	if e.Type != tree.File || e.Size == 0 && e.Open == nil {
+		return nil
+	}
+	rc, err := e.Open()
+	if err != nil {
+		return fmt.Errorf("opening %q: %w", e.Path, err)
+	}
+	defer rc.Close()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err := io.CopyBuffer(tw, ctxReader{ctx, io.LimitReader(rc, e.Size)}, *bp)
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", e.Path, err)
+	}
+	var one [1]byte
+	if m, _ := rc.Read(one[:]); n != e.Size || m > 0 {
+		return fmt.Errorf("writing %q: %w: recorded size %d", e.Path, ErrChanged, e.Size)
+	}
+	return nil
+}
+
+// ctxReader stops a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

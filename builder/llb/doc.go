@@ -1,0 +1,19 @@
+// Package llb lowers a builder.Plan to a BuildKit LLB graph whose bytes are
+// the same on every run and every machine, and solves it on a BuildKit
+// daemon.
+//
+// The graph is a Merge of the base image (by digest, linux/amd64) and one
+// input per Plan layer, each built on scratch so that it exports as exactly
+// one layer, as the embedded builder writes it:
+//
+//   - a site-packages layer is an ExecOp with no network that runs hfpack's
+//     own wheel installer (package install) from a static hfpack binary
+//     mounted read-only; the wheels are llb.HTTP sources pinned by sha256,
+//     so a remote daemon downloads them itself;
+//   - model, app and sidecar layers are one FileOp each that copies files
+//     from the client's content-addressed local source (LocalFiles, every
+//     file named by its sha256) with fixed modes, owners and times.
+//
+// Lower and Marshal give the canonical bytes (`hfpack build --emit-llb`);
+// Solve runs a build through the BuildKit client.
+package llb

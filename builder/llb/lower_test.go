@@ -1,0 +1,188 @@
+package llb_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/moby/buildkit/solver/pb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	hfllb "github.com/hfpack/hfpack/builder/llb"
+)
+
+// emitFixture lowers the fixture (laid out in a fresh temp dir) and
+// returns the canonical bytes.
+func emitFixture(t testing.TB) []byte {
+	t.Helper()
+	f := newFixture(t, fakeBase(), nil)
+	var buf bytes.Buffer
+	if _, err := hfllb.Emit(context.Background(), &buf, f.plan(t), hfllb.WithWheelURLs(f.url)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestHelperEmit is run as a subprocess by TestEmitSameBytesAcrossProcesses.
+func TestHelperEmit(t *testing.T) {
+	out := os.Getenv("HFPACK_LLB_EMIT_OUT")
+	if out == "" {
+		t.Skip("helper process for TestEmitSameBytesAcrossProcesses")
+	}
+	if err := os.WriteFile(out, emitFixture(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEmitSameBytesAcrossProcesses(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	for i, tz := range []string{"UTC", "Asia/Kolkata", "America/St_Johns"} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "def.pb")
+		cmd := exec.Command(exe, "-test.run=^TestHelperEmit$", "-test.count=1")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HFPACK_LLB_EMIT_OUT="+out, "TZ="+tz, "TMPDIR="+dir)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	for i := 1; i < len(got); i++ {
+		if !bytes.Equal(got[0], got[i]) {
+			t.Errorf("process %d (TZ, working directory and fixture paths differ) emitted %s, process 0 %s",
+				i, hfllb.Digest(got[i]), hfllb.Digest(got[0]))
+		}
+	}
+	if here := emitFixture(t); !bytes.Equal(here, got[0]) {
+		t.Errorf("this process emitted %s, the subprocesses %s", hfllb.Digest(here), hfllb.Digest(got[0]))
+	}
+}
+
+func TestMarshalReadsBack(t *testing.T) {
+	b := emitFixture(t)
+	def, err := hfllb.ReadFrom(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := hfllb.Marshal(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, again) {
+		t.Errorf("read back and marshalled again: %s, want %s", hfllb.Digest(again), hfllb.Digest(b))
+	}
+	var want pb.Definition
+	if err := proto.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&want, def.ToPB(), protocmp.Transform()); diff != "" {
+		t.Errorf("definition (-want +got):\n%s", diff)
+	}
+}
+
+// ops decodes every op of a marshalled definition.
+func ops(t *testing.T, b []byte) []*pb.Op {
+	t.Helper()
+	var def pb.Definition
+	if err := proto.Unmarshal(b, &def); err != nil {
+		t.Fatal(err)
+	}
+	var out []*pb.Op
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := proto.Unmarshal(dt, &op); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &op)
+	}
+	return out
+}
+
+func TestLoweredGraph(t *testing.T) {
+	f := newFixture(t, fakeBase(), nil)
+	p := f.plan(t)
+	var buf bytes.Buffer
+	if _, err := hfllb.Emit(context.Background(), &buf, p, hfllb.WithWheelURLs(f.url)); err != nil {
+		t.Fatal(err)
+	}
+	var images, https, locals, execs, fileOps, merges int
+	for _, op := range ops(t, buf.Bytes()) {
+		// Images and execs depend on the platform (local and HTTP sources
+		// do not carry one); it must be the Plan's, never the host's.
+		needs := op.GetExec() != nil || strings.HasPrefix(op.GetSource().GetIdentifier(), "docker-image://")
+		if needs && op.Platform == nil {
+			t.Errorf("op %v has no platform", op)
+		} else if op.Platform != nil && (op.Platform.OS != "linux" || op.Platform.Architecture != "amd64") {
+			t.Errorf("op on platform %s/%s, want linux/amd64", op.Platform.OS, op.Platform.Architecture)
+		}
+		switch {
+		case op.GetSource() != nil:
+			src := op.GetSource()
+			switch id := src.Identifier; {
+			case strings.HasPrefix(id, "docker-image://"):
+				images++
+				if want := "docker-image://registry.example/hfpack/base:bookworm@sha256:" + strings.Repeat("a", 64); id != want {
+					t.Errorf("base %s, want %s", id, want)
+				}
+			case strings.HasPrefix(id, "https://"):
+				https++
+				if !strings.HasPrefix(src.Attrs[pb.AttrHTTPChecksum], "sha256:") {
+					t.Errorf("wheel %s has no checksum: %v", id, src.Attrs)
+				}
+			case strings.HasPrefix(id, "local://"):
+				locals++
+				if src.Attrs[pb.AttrLocalUniqueID] != "hfpack" {
+					t.Errorf("local %s unique ID %q, want the fixed \"hfpack\"", id, src.Attrs[pb.AttrLocalUniqueID])
+				}
+				if src.Attrs[pb.AttrIncludePatterns] == "" {
+					t.Errorf("local %s has no include patterns", id)
+				}
+			default:
+				t.Errorf("unexpected source %s", id)
+			}
+		case op.GetExec() != nil:
+			execs++
+			if op.GetExec().Network != pb.NetMode_NONE {
+				t.Errorf("install exec has network %v, want none", op.GetExec().Network)
+			}
+		case op.GetFile() != nil:
+			fileOps++
+		case op.GetMerge() != nil:
+			merges++
+			if got, want := len(op.GetMerge().Inputs), 1+len(p.Layers); got != want {
+				t.Errorf("merge of %d inputs, want the base and %d layers", got, len(p.Layers))
+			}
+		}
+	}
+	want := map[string]int{"images": 1, "https": len(wheelSpecs), "execs": 1, "fileOps": len(p.Layers) - 1, "merges": 1}
+	got := map[string]int{"images": images, "https": https, "execs": execs, "fileOps": fileOps, "merges": merges}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("op counts (-want +got):\n%s", diff)
+	}
+	if locals == 0 {
+		t.Error("no local sources")
+	}
+}
+
+func TestLowerRejectsLayoutBase(t *testing.T) {
+	b := fakeBase()
+	b.Ref = "oci-layout:/tmp/base"
+	f := newFixture(t, b, nil)
+	if _, err := hfllb.Lower(context.Background(), f.plan(t)); err == nil || !strings.Contains(err.Error(), "registry") {
+		t.Errorf("Lower with an oci-layout base: %v, want an error asking for a registry", err)
+	}
+}

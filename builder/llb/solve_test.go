@@ -1,0 +1,217 @@
+package llb_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/builder/cache"
+	hfllb "github.com/hfpack/hfpack/builder/llb"
+	"github.com/hfpack/hfpack/e2e/harness"
+	"github.com/hfpack/hfpack/lockfile/indextest"
+)
+
+// env is a buildkitd, a registry holding the harness's Debian base with
+// CPython, and a wheel server, all on this host.
+type env struct {
+	bk   *harness.BuildKit
+	reg  *harness.Registry
+	base builder.BaseInput
+	srv  *indextest.Server
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs buildkitd, a registry and the base image (not with -short)")
+	}
+	reg := harness.StartRegistry(t)
+	bk := harness.StartBuildKit(t, harness.WithInsecureRegistry(reg.Addr))
+	b := harness.Base(t, harness.DefaultBase())
+	ref := b.Push(t, reg, "hfpack/base")
+	cf, err := b.Image.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := indextest.NewServer()
+	t.Cleanup(srv.Close)
+	return &env{bk: bk, reg: reg, srv: srv, base: builder.BaseInput{
+		Ref: ref.Context().String(), Digest: ref.DigestStr(), Env: cf.Config.Env,
+		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages",
+	}}
+}
+
+// solve builds p on the daemon into a fresh OCI layout and returns the image.
+func (e *env) solve(t *testing.T, p *builder.Plan, f *fixture, opts ...hfllb.SolveOption) (v1.Image, *hfllb.Result) {
+	t.Helper()
+	dir := t.TempDir()
+	var progress bytes.Buffer
+	opts = append([]hfllb.SolveOption{hfllb.WithInstaller(installer(t)), hfllb.WithProgress(&progress),
+		hfllb.WithOCILayout(dir, "tiny:latest"), hfllb.WithLowerOptions(hfllb.WithWheelURLs(f.url))}, opts...)
+	res, err := hfllb.Solve(t.Context(), e.bk.Addr, p, opts...)
+	if err != nil {
+		t.Fatalf("solve: %v\nprogress:\n%s", err, progress.String())
+	}
+	if !strings.Contains(progress.String(), "hfpack: site-packages-0: installing 2 wheels") {
+		t.Errorf("progress does not show the install step:\n%s", progress.String())
+	}
+	return readLayout(t, dir), res
+}
+
+func readLayout(t *testing.T, dir string) v1.Image {
+	t.Helper()
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ii, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := ii.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 {
+		t.Fatalf("layout %s holds %d manifests, want 1", dir, len(im.Manifests))
+	}
+	img, err := ii.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func embedded(t *testing.T, p *builder.Plan) v1.Image {
+	t.Helper()
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := builder.Build(t.Context(), p, builder.WithCache(c))
+	if err != nil {
+		t.Fatalf("embedded build: %v", err)
+	}
+	return img
+}
+
+func TestSolveMatchesEmbeddedBuilder(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, e.srv)
+	p := f.plan(t)
+	got, res := e.solve(t, p, f)
+	want := embedded(t, p)
+
+	wantCF, err := want.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotCF, err := got.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantCF, gotCF, cmpopts.IgnoreFields(v1.ConfigFile{}, "RootFS")); diff != "" {
+		t.Errorf("image config (-embedded +buildkit):\n%s", diff)
+	}
+	if g, w := len(gotCF.RootFS.DiffIDs), len(wantCF.RootFS.DiffIDs); g != w {
+		t.Errorf("buildkit image has %d layers, the embedded builder's %d", g, w)
+	}
+	wantFS, gotFS := flatten(t, want), flatten(t, got)
+	if diff := cmp.Diff(wantFS, gotFS); diff != "" {
+		t.Errorf("unpacked file trees (-embedded +buildkit):\n%s", diff)
+	}
+	for _, p := range []string{"/usr/bin/alpha", "/usr/lib/python3/dist-packages/alpha/cli.py",
+		"/opt/hfpack/model/model.safetensors", "/opt/hfpack/model/sub/config-link.json", builder.SidecarImagePath} {
+		if _, ok := gotFS[p]; !ok {
+			t.Errorf("buildkit image lacks %s", p)
+		}
+	}
+
+	// After a full prune, nothing is cached: the image is rebuilt from
+	// scratch and must come out the same.
+	if _, err := e.bk.Buildctl(t.Context(), nil, "prune", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	_, res2 := e.solve(t, p, f)
+	if res.Digest == "" || res.Digest != res2.Digest {
+		t.Errorf("digest after prune --all: %q, first build %q", res2.Digest, res.Digest)
+	}
+}
+
+func TestBuildctlSolvesEmittedDefinition(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, e.srv)
+	p := f.plan(t)
+	var def bytes.Buffer
+	if _, err := hfllb.Emit(t.Context(), &def, p, hfllb.WithWheelURLs(f.url)); err != nil {
+		t.Fatal(err)
+	}
+	// The local sources as a user would pass them to buildctl: the plan's
+	// files named by sha256, and the installer binary.
+	files, bin := t.TempDir(), t.TempDir()
+	for _, lp := range p.Layers {
+		for _, fr := range lp.Files {
+			if fr.Linkname == "" {
+				copyFile(t, fr.Source, filepath.Join(files, fr.SHA256))
+			}
+		}
+	}
+	copyFile(t, installer(t), filepath.Join(bin, hfllb.InstallerName))
+	out := filepath.Join(t.TempDir(), "image.tar")
+	if _, err := e.bk.Buildctl(t.Context(), &def, "build",
+		"--local", hfllb.LocalFiles+"="+files, "--local", hfllb.LocalInstaller+"="+bin,
+		"--output", "type=oci,dest="+out); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
+		t.Fatalf("buildctl wrote no image: %v", err)
+	}
+}
+
+func TestSolveChecksumMismatchNamesWheel(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, e.srv)
+	// The server's copy of gamma is not the locked one.
+	locked := indextest.MustBuildWheel(indextest.WheelSpec{Name: "gamma", Version: "3.0"})
+	fn := indextest.WheelSpec{Name: "gamma", Version: "3.0"}.Filename()
+	e.srv.AddFile("gamma", fn, indextest.MustBuildWheel(indextest.WheelSpec{Name: "gamma", Version: "3.0", Summary: "tampered"}))
+	f.urls[sha(locked)] = e.srv.FileURL(fn)
+	f.inputs.Wheels = append(f.inputs.Wheels, builder.Wheel{Name: "gamma", Version: "3.0", Filename: fn,
+		Path: writeFile(t, t.TempDir(), fn, locked, 0o644), SHA256: sha(locked), Size: int64(len(locked))})
+	_, err := hfllb.Solve(t.Context(), e.bk.Addr, f.plan(t), hfllb.WithInstaller(installer(t)),
+		hfllb.WithOCILayout(t.TempDir(), "tiny:latest"), hfllb.WithLowerOptions(hfllb.WithWheelURLs(f.url)))
+	if err == nil {
+		t.Fatal("solve with a tampered wheel succeeded")
+	}
+	if !strings.Contains(err.Error(), fn) {
+		t.Errorf("error does not name the wheel %s: %v", fn, err)
+	}
+	t.Logf("error: %v", err)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, fi.Mode().Perm()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// keep context imported for helpers that take one.
+var _ = context.Background

@@ -1,0 +1,336 @@
+package builder
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/hfpack/hfpack/builder/layer"
+)
+
+// PlanVersion is the format version of Plan; it is part of every layer key,
+// so bumping it invalidates cached layers.
+const PlanVersion = 1
+
+// Plan is a pure description of an image: its base, its layers (oldest
+// first) with their contents and cache keys, and its config. It marshals to
+// stable JSON (`hfpack build --plan`).
+type Plan struct {
+	Version         int         `json:"version"`
+	Name            string      `json:"name"`
+	Base            Base        `json:"base"`
+	SourceDateEpoch int64       `json:"sourceDateEpoch"`
+	Layers          []LayerPlan `json:"layers"`
+	Config          Config      `json:"config"`
+}
+
+// Base is the image a Plan builds on, pinned by digest.
+type Base struct {
+	Ref          string `json:"ref"`
+	Digest       string `json:"digest"`
+	Platform     string `json:"platform"`
+	Python       string `json:"python,omitempty"`
+	SitePackages string `json:"sitePackages,omitempty"`
+}
+
+// LayerPlan is one layer to add on the base.
+type LayerPlan struct {
+	// Name is "site-packages-<n>", "model-<n>", "app" or "sidecar".
+	Name        string            `json:"name"`
+	Compression layer.Compression `json:"compression"`
+	// Key is the hex sha256 of everything that determines the layer's
+	// bytes; the build cache is keyed by it.
+	Key string `json:"key"`
+	// Files are the layer's files, sorted by image path.
+	Files []FileRef `json:"files,omitempty"`
+	// Wheels are installed into the base's site-packages, in this order.
+	Wheels []WheelRef `json:"wheels,omitempty"`
+	// Size is the total size of the layer's inputs.
+	Size int64 `json:"size"`
+}
+
+// FileRef is a file of a layer, named by content hash.
+type FileRef struct {
+	// Path is the path in the image, without the leading slash.
+	Path string      `json:"path"`
+	Mode fs.FileMode `json:"mode"`
+	Size int64       `json:"size"`
+	// SHA256 is the hex digest of the contents; empty for a symlink.
+	SHA256 string `json:"sha256,omitempty"`
+	// Linkname is a symlink's target; empty for a file.
+	Linkname string `json:"linkname,omitempty"`
+	// Source is the local file; it is not part of the layer key.
+	Source string `json:"source,omitempty"`
+}
+
+// WheelRef is a wheel installed into a layer.
+type WheelRef struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Filename string `json:"filename"`
+	SHA256   string `json:"sha256"`
+	Size     int64  `json:"size"`
+	// Source is the local wheel file; it is not part of the layer key.
+	Source string `json:"source,omitempty"`
+}
+
+// Config is the part of the image config a Plan sets; everything else is
+// the base's.
+type Config struct {
+	Entrypoint   []string          `json:"entrypoint"`
+	User         string            `json:"user"`
+	Env          []string          `json:"env"`
+	ExposedPorts []string          `json:"exposedPorts"`
+	WorkingDir   string            `json:"workingDir"`
+	Labels       map[string]string `json:"labels"`
+}
+
+// ErrInvalidInputs is wrapped by every NewPlan error caused by Inputs.
+var ErrInvalidInputs = errors.New("invalid build inputs")
+
+// NewPlan hashes the inputs and returns the Plan. With WithCache, file
+// hashes are remembered by path, size and modification time.
+func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	in = withDefaults(in)
+	if err := validate(in); err != nil {
+		return nil, err
+	}
+	h := hasher{ctx: ctx, cache: o.cache}
+	p := &Plan{
+		Version: PlanVersion,
+		Name:    in.Name,
+		Base: Base{Ref: in.Base.Ref, Digest: in.Base.Digest, Platform: "linux/amd64",
+			Python: in.Base.Python, SitePackages: in.Base.SitePackages},
+		SourceDateEpoch: in.SourceDateEpoch,
+	}
+	p.Layers = append(p.Layers, sitePackagesLayers(in)...)
+	models, err := modelLayers(h, in)
+	if err != nil {
+		return nil, err
+	}
+	p.Layers = append(p.Layers, models...)
+	for _, mk := range []func(hasher, Inputs) (LayerPlan, bool, error){appLayer, sidecarLayer} {
+		l, ok, err := mk(h, in)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			p.Layers = append(p.Layers, l)
+		}
+	}
+	for i := range p.Layers {
+		p.Layers[i].Key = layerKey(p, p.Layers[i])
+	}
+	p.Config = imageConfig(in)
+	return p, nil
+}
+
+func withDefaults(in Inputs) Inputs {
+	if in.User == "" {
+		in.User = DefaultUser
+	}
+	if in.WorkingDir == "" {
+		in.WorkingDir = DefaultWorkingDir
+	}
+	if in.Compression.Code == "" {
+		in.Compression.Code = layer.Gzip
+	}
+	if in.Compression.Weights == "" {
+		in.Compression.Weights = layer.None
+	}
+	if in.LargeFile <= 0 {
+		in.LargeFile = DefaultLargeFile
+	}
+	if in.MaxModelLayers <= 0 {
+		in.MaxModelLayers = DefaultMaxModelLayers
+	}
+	if in.MaxWheelLayers <= 0 {
+		in.MaxWheelLayers = DefaultMaxWheelLayers
+	}
+	return in
+}
+
+func validate(in Inputs) error {
+	if in.Base.Ref == "" {
+		return fmt.Errorf("%w: no base image", ErrInvalidInputs)
+	}
+	if !strings.HasPrefix(in.Base.Digest, "sha256:") || !isHex64(strings.TrimPrefix(in.Base.Digest, "sha256:")) {
+		return fmt.Errorf("%w: base %q must be pinned by a sha256 digest, got %q", ErrInvalidInputs, in.Base.Ref, in.Base.Digest)
+	}
+	if in.SourceDateEpoch < 0 {
+		return fmt.Errorf("%w: negative SOURCE_DATE_EPOCH %d", ErrInvalidInputs, in.SourceDateEpoch)
+	}
+	for _, c := range []layer.Compression{in.Compression.Code, in.Compression.Weights} {
+		if _, err := c.MediaType(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidInputs, err)
+		}
+	}
+	for _, kv := range append(append([]string(nil), in.Base.Env...), in.Env...) {
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%w: environment entry %q is not KEY=VALUE", ErrInvalidInputs, kv)
+		}
+		if strings.HasPrefix(k, "AIP_") {
+			return fmt.Errorf("%w: %s is set by Vertex AI at run time and must not be baked into the image", ErrInvalidInputs, k)
+		}
+	}
+	for _, w := range in.Wheels {
+		if !isHex64(w.SHA256) {
+			return fmt.Errorf("%w: wheel %s: sha256 %q is not 64 hex digits", ErrInvalidInputs, w.Filename, w.SHA256)
+		}
+	}
+	if len(in.Wheels) > 0 && in.Base.SitePackages == "" {
+		return fmt.Errorf("%w: wheels given but the base has no site-packages directory", ErrInvalidInputs)
+	}
+	return nil
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 || strings.ToLower(s) != s {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// sitePackagesLayers installs each large wheel (LargeFile or more: torch,
+// the CUDA libraries) in a layer of its own, or beyond MaxWheelLayers in
+// balanced groups, so they build in parallel and survive changes to the
+// small ones; every other wheel shares the last layer.
+func sitePackagesLayers(in Inputs) []LayerPlan {
+	var large, small []WheelRef
+	for _, w := range in.Wheels {
+		ref := WheelRef{Name: w.Name, Version: w.Version, Filename: w.Filename, SHA256: w.SHA256, Size: w.Size, Source: w.Path}
+		if w.Size >= in.LargeFile {
+			large = append(large, ref)
+		} else {
+			small = append(small, ref)
+		}
+	}
+	groups := balance(large, in.MaxWheelLayers,
+		func(w WheelRef) int64 { return w.Size }, func(w WheelRef) string { return w.Filename })
+	if len(small) > 0 {
+		groups = append(groups, small)
+	}
+	out := make([]LayerPlan, len(groups))
+	for i, ws := range groups {
+		sort.Slice(ws, func(i, j int) bool {
+			if ws[i].Name != ws[j].Name {
+				return ws[i].Name < ws[j].Name
+			}
+			return ws[i].Filename < ws[j].Filename
+		})
+		out[i] = LayerPlan{Name: fmt.Sprintf("site-packages-%d", i), Compression: in.Compression.Code, Wheels: ws}
+		for _, w := range ws {
+			out[i].Size += w.Size
+		}
+	}
+	return out
+}
+
+func appLayer(h hasher, in Inputs) (LayerPlan, bool, error) {
+	if len(in.AppFiles) == 0 {
+		return LayerPlan{}, false, nil
+	}
+	l := LayerPlan{Name: "app", Compression: in.Compression.Code}
+	for _, f := range in.AppFiles {
+		ref, err := h.fileRef(f.Path, f.Source, f.Mode)
+		if err != nil {
+			return LayerPlan{}, false, err
+		}
+		l.Files = append(l.Files, ref)
+	}
+	return finish(l)
+}
+
+func sidecarLayer(h hasher, in Inputs) (LayerPlan, bool, error) {
+	if in.SidecarPath == "" {
+		return LayerPlan{}, false, nil
+	}
+	ref, err := h.fileRef(SidecarImagePath, in.SidecarPath, 0o755)
+	if err != nil {
+		return LayerPlan{}, false, err
+	}
+	return finish(LayerPlan{Name: "sidecar", Compression: in.Compression.Code, Files: []FileRef{ref}})
+}
+
+// finish sorts a layer's files, rejects duplicates and sums their sizes.
+func finish(l LayerPlan) (LayerPlan, bool, error) {
+	sort.Slice(l.Files, func(i, j int) bool { return l.Files[i].Path < l.Files[j].Path })
+	l.Size = 0
+	for i, f := range l.Files {
+		if i > 0 && l.Files[i-1].Path == f.Path {
+			return LayerPlan{}, false, fmt.Errorf("%w: two files for /%s in layer %s", ErrInvalidInputs, f.Path, l.Name)
+		}
+		l.Size += f.Size
+	}
+	return l, true, nil
+}
+
+// layerKey hashes what determines a layer's bytes: the layer format, the
+// compression, the epoch and the contents (without local paths).
+func layerKey(p *Plan, l LayerPlan) string {
+	type keyFile struct {
+		Path     string
+		Mode     fs.FileMode
+		Size     int64
+		SHA256   string
+		Linkname string
+	}
+	type keyWheel struct{ Name, Version, Filename, SHA256 string }
+	k := struct {
+		Format       string
+		Compression  layer.Compression
+		Epoch        int64
+		Python       string `json:",omitempty"`
+		SitePackages string `json:",omitempty"`
+		Files        []keyFile
+		Wheels       []keyWheel
+	}{Format: fmt.Sprintf("hfpack-layer/%d", PlanVersion), Compression: l.Compression, Epoch: p.SourceDateEpoch}
+	if len(l.Wheels) > 0 {
+		k.Python, k.SitePackages = p.Base.Python, p.Base.SitePackages
+	}
+	for _, f := range l.Files {
+		k.Files = append(k.Files, keyFile{f.Path, normMode(f.Mode, f.Linkname != ""), f.Size, f.SHA256, f.Linkname})
+	}
+	for _, w := range l.Wheels {
+		k.Wheels = append(k.Wheels, keyWheel{w.Name, w.Version, w.Filename, w.SHA256})
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		panic(err) // plain structs of strings and integers always marshal
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// normMode is the mode a layer records for a file: 0o755 when any execute
+// bit is set, else 0o644; 0o777 for symlinks.
+func normMode(m fs.FileMode, symlink bool) fs.FileMode {
+	switch {
+	case symlink:
+		return 0o777
+	case m&0o111 != 0:
+		return 0o755
+	}
+	return 0o644
+}
+
+// imagePath turns an absolute image path into a layer path.
+func imagePath(p string) (string, error) {
+	if !path.IsAbs(p) {
+		return "", fmt.Errorf("%w: image path %q is not absolute", ErrInvalidInputs, p)
+	}
+	return strings.TrimPrefix(path.Clean(p), "/"), nil
+}

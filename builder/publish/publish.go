@@ -1,0 +1,236 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/google"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// DefaultArchiveTag is the tag a docker archive records when the target has none.
+const DefaultArchiveTag = "hfpack.local/image:latest"
+
+type options struct {
+	progress  chan<- v1.Update
+	jobs      int
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	backoff   remote.Backoff
+}
+
+// Option configures Publish.
+type Option func(*options) error
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{
+		jobs:      4,
+		keychain:  authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain),
+		transport: remote.DefaultTransport,
+		backoff:   remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 5},
+	}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithProgress sends push progress to ch, which should be buffered; it is
+// closed when the push ends. Local outputs send nothing and leave ch open.
+func WithProgress(ch chan<- v1.Update) Option {
+	return func(o *options) error { o.progress = ch; return nil }
+}
+
+// WithJobs sets the number of parallel blob uploads; default 4.
+func WithJobs(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("jobs must be at least 1, got %d", n)
+		}
+		o.jobs = n
+		return nil
+	}
+}
+
+// WithKeychain replaces the default keychain (docker config and credential
+// helpers, then Google's Application Default Credentials and gcloud).
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error { o.keychain = k; return nil }
+}
+
+// WithTransport sets the HTTP transport; default remote.DefaultTransport.
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) error { o.transport = t; return nil }
+}
+
+// WithRetryBackoff sets the backoff between retries of temporary failures;
+// default 1 s doubling, 5 tries.
+func WithRetryBackoff(b remote.Backoff) Option {
+	return func(o *options) error { o.backoff = b; return nil }
+}
+
+// Publish writes img to t and returns its manifest digest.
+func Publish(ctx context.Context, img v1.Image, t Target, opts ...Option) (v1.Hash, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	switch t.Kind {
+	case OCI:
+		err = writeLayout(ctx, img, t)
+	case DockerArchive:
+		err = writeArchive(ctx, img, t)
+	case Registry:
+		err = push(ctx, img, t.Ref, o)
+	default:
+		err = fmt.Errorf("%w: unknown kind %q", ErrBadTarget, t.Kind)
+	}
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("writing %s: %w", t, err)
+	}
+	return digest, nil
+}
+
+func push(ctx context.Context, img v1.Image, ref string, o *options) error {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	ro := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithTransport(o.transport),
+		remote.WithJobs(o.jobs),
+		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
+			http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
+	if o.progress != nil {
+		ro = append(ro, remote.WithProgress(o.progress))
+	}
+	return remote.Write(r, img, ro...)
+}
+
+// writeLayout writes an OCI layout holding img into a temporary directory
+// beside dir, then swaps it into place.
+func writeLayout(ctx context.Context, img v1.Image, t Target) error {
+	dir := t.Path
+	ref := t.Ref
+	if ref == "" {
+		ref = "latest"
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, ".hfpack-oci-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := layout.Write(tmp, empty.Index)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{
+		"org.opencontainers.image.ref.name": ref,
+	})); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return swapDir(tmp, dir)
+}
+
+// swapDir renames tmp to dir, moving an existing dir aside first and
+// removing it after.
+func swapDir(tmp, dir string) error {
+	old := ""
+	if _, err := os.Lstat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			return errors.Join(err, os.Rename(old, dir))
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// writeArchive writes a docker-archive tarball to a temporary file beside
+// the target and renames it into place.
+func writeArchive(ctx context.Context, img v1.Image, t Target) error {
+	tagStr := t.Ref
+	if tagStr == "" {
+		tagStr = DefaultArchiveTag
+	}
+	tag, err := name.NewTag(tagStr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(t.Path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(t.Path), ".hfpack-archive-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := tarball.Write(tag, img, ctxWriter{ctx, f}); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), t.Path)
+}
+
+// ctxWriter stops a write when ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (w ctxWriter) Write(p []byte) (int, error) {
+	if err := w.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return w.f.Write(p)
+}
