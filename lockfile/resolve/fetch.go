@@ -1,0 +1,148 @@
+package resolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// future is a value computed once in the background.
+type future[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+}
+
+func (f *future[T]) wait(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// fetcher memoises Provider calls and runs them in the background, at most
+// `limit` at a time, so that metadata is fetched while the search goes on.
+type fetcher struct {
+	ctx      context.Context
+	p        Provider
+	o        *options
+	sem      chan struct{}
+	mu       sync.Mutex
+	versions map[string]*future[[]Candidate]
+	deps     map[string]*future[Dependencies]
+}
+
+func newFetcher(ctx context.Context, p Provider, o *options) *fetcher {
+	return &fetcher{
+		ctx: ctx, p: p, o: o,
+		sem:      make(chan struct{}, o.concurrency),
+		versions: map[string]*future[[]Candidate]{},
+		deps:     map[string]*future[Dependencies]{},
+	}
+}
+
+// prefetchVersions starts fetching name's versions unless already started.
+func (f *fetcher) prefetchVersions(name string) *future[[]Candidate] {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fu, ok := f.versions[name]; ok {
+		return fu
+	}
+	fu := &future[[]Candidate]{done: make(chan struct{})}
+	f.versions[name] = fu
+	go func() {
+		defer close(fu.done)
+		if !f.acquire() {
+			fu.err = f.ctx.Err()
+			return
+		}
+		cs, err := f.p.Versions(f.ctx, name)
+		f.release()
+		switch {
+		case errors.Is(err, ErrNotFound):
+			cs, err = nil, nil
+		case err != nil:
+			fu.err = fmt.Errorf("listing versions of %s: %w", name, err)
+			return
+		}
+		cs = slices.Clone(cs)
+		// Newest first; equal versions keep the provider's order.
+		slices.SortStableFunc(cs, func(a, b Candidate) int { return b.Version.Compare(a.Version) })
+		fu.val = cs
+		// Speculate: the version most likely chosen is the preferred one,
+		// else the newest installable final release.
+		if c, ok := f.likely(name, cs); ok {
+			f.prefetchDeps(name, c)
+		}
+	}()
+	return fu
+}
+
+func (f *fetcher) likely(name string, cs []Candidate) (Candidate, bool) {
+	if v, ok := f.o.preferred(name); ok {
+		for _, c := range cs {
+			if c.Exclusion == Installable && c.Version.Equal(v) {
+				return c, true
+			}
+		}
+	}
+	for _, c := range cs {
+		if c.Exclusion == Installable && !c.Version.IsPrerelease() {
+			return c, true
+		}
+	}
+	return Candidate{}, false
+}
+
+func (f *fetcher) getVersions(ctx context.Context, name string) ([]Candidate, error) {
+	return f.prefetchVersions(name).wait(ctx)
+}
+
+func depsKey(name string, c Candidate) string { return name + " " + c.Version.String() }
+
+// prefetchDeps starts fetching a candidate's metadata unless already started.
+func (f *fetcher) prefetchDeps(name string, c Candidate) *future[Dependencies] {
+	key := depsKey(name, c)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fu, ok := f.deps[key]; ok {
+		return fu
+	}
+	fu := &future[Dependencies]{done: make(chan struct{})}
+	f.deps[key] = fu
+	go func() {
+		defer close(fu.done)
+		if !f.acquire() {
+			fu.err = f.ctx.Err()
+			return
+		}
+		d, err := f.p.Dependencies(f.ctx, name, c)
+		f.release()
+		if err != nil {
+			fu.err = fmt.Errorf("reading metadata of %s %s: %w", name, c.Version, err)
+			return
+		}
+		fu.val = d
+	}()
+	return fu
+}
+
+func (f *fetcher) getDeps(ctx context.Context, name string, c Candidate) (Dependencies, error) {
+	return f.prefetchDeps(name, c).wait(ctx)
+}
+
+func (f *fetcher) acquire() bool {
+	select {
+	case f.sem <- struct{}{}:
+		return true
+	case <-f.ctx.Done():
+		return false
+	}
+}
+
+func (f *fetcher) release() { <-f.sem }
