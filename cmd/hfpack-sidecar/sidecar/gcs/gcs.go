@@ -1,0 +1,239 @@
+package gcs
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/oauth2/google"
+	"golang.org/x/sync/errgroup"
+)
+
+// DefaultEndpoint is the Cloud Storage JSON API.
+const DefaultEndpoint = "https://storage.googleapis.com"
+
+// ReadOnlyScope is the OAuth scope the download asks for.
+const ReadOnlyScope = "https://www.googleapis.com/auth/devstorage.read_only"
+
+// Option configures Download.
+type Option func(*options)
+
+type options struct {
+	endpoint string
+	client   *http.Client
+	jobs     int
+}
+
+// WithEndpoint sets the API endpoint (default DefaultEndpoint, or
+// http://$STORAGE_EMULATOR_HOST when that is set, without credentials).
+func WithEndpoint(u string) Option {
+	return func(o *options) { o.endpoint = strings.TrimRight(u, "/") }
+}
+
+// WithHTTPClient sets the client used as is, without adding credentials
+// (default: an Application Default Credentials client).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithConcurrency sets how many objects download at once (default 8).
+func WithConcurrency(n int) Option { return func(o *options) { o.jobs = max(n, 1) } }
+
+// object is the part of a GCS object resource the download needs.
+type object struct {
+	Name   string `json:"name"`
+	Size   string `json:"size"`
+	CRC32C string `json:"crc32c"`
+}
+
+// Download copies every object under the gs://bucket/prefix uri into dir,
+// keeping their paths relative to the prefix, and returns how many files it
+// wrote.
+func Download(ctx context.Context, uri, dir string, opts ...Option) (int, error) {
+	o := options{endpoint: DefaultEndpoint, jobs: 8}
+	if h := os.Getenv("STORAGE_EMULATOR_HOST"); h != "" {
+		o.endpoint = "http://" + strings.TrimPrefix(h, "http://")
+		o.client = http.DefaultClient
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	bucket, prefix, err := ParseURI(uri)
+	if err != nil {
+		return 0, err
+	}
+	if o.client == nil {
+		c, err := google.DefaultClient(ctx, ReadOnlyScope)
+		if err != nil {
+			return 0, fmt.Errorf("finding Application Default Credentials: %w", err)
+		}
+		o.client = c
+	}
+	objs, err := list(ctx, o, bucket, prefix)
+	if err != nil {
+		return 0, err
+	}
+	if len(objs) == 0 {
+		return 0, fmt.Errorf("no objects under %s", uri)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.jobs)
+	for _, obj := range objs {
+		rel, err := relPath(prefix, obj.Name)
+		if err != nil {
+			return 0, err
+		}
+		g.Go(func() error { return fetch(gctx, o, bucket, obj, filepath.Join(dir, rel)) })
+	}
+	return len(objs), g.Wait()
+}
+
+// ParseURI splits gs://bucket/prefix into bucket and prefix; a non-empty
+// prefix always ends in "/", so gs://b/model does not match gs://b/model2.
+func ParseURI(uri string) (bucket, prefix string, err error) {
+	rest, ok := strings.CutPrefix(uri, "gs://")
+	if !ok {
+		return "", "", fmt.Errorf("storage URI %q: want gs://BUCKET/PATH", uri)
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("storage URI %q has no bucket", uri)
+	}
+	prefix = strings.TrimLeft(prefix, "/")
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return bucket, prefix, nil
+}
+
+// relPath returns an object's path below prefix, refusing names that would
+// land outside the destination directory.
+func relPath(prefix, name string) (string, error) {
+	rel := strings.TrimPrefix(name, prefix)
+	clean := path.Clean("/" + rel)[1:]
+	if clean == "" || clean != rel || strings.Contains(rel, "\\") || !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return "", fmt.Errorf("object name %q is not a safe relative path", name)
+	}
+	return filepath.FromSlash(rel), nil
+}
+
+func list(ctx context.Context, o options, bucket, prefix string) ([]object, error) {
+	var objs []object
+	token := ""
+	for {
+		q := url.Values{"prefix": {prefix}, "fields": {"items(name,size,crc32c),nextPageToken"}}
+		if token != "" {
+			q.Set("pageToken", token)
+		}
+		u := o.endpoint + "/storage/v1/b/" + url.PathEscape(bucket) + "/o?" + q.Encode()
+		var page struct {
+			Items         []object `json:"items"`
+			NextPageToken string   `json:"nextPageToken"`
+		}
+		if err := getJSON(ctx, o.client, u, &page); err != nil {
+			return nil, fmt.Errorf("listing gs://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, it := range page.Items {
+			if !strings.HasSuffix(it.Name, "/") { // skip folder placeholders
+				objs = append(objs, it)
+			}
+		}
+		if page.NextPageToken == "" {
+			return objs, nil
+		}
+		token = page.NextPageToken
+	}
+}
+
+func getJSON(ctx context.Context, c *http.Client, u string, v any) error {
+	resp, err := get(ctx, c, u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(v)
+}
+
+func get(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return nil, &StatusError{Code: resp.StatusCode, Body: strings.TrimSpace(string(msg))}
+	}
+	return resp, nil
+}
+
+// StatusError is a non-200 answer from the API.
+type StatusError struct {
+	Code int
+	Body string // first 4 KiB
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("GCS answered %d %s: %s", e.Code, http.StatusText(e.Code), e.Body)
+}
+
+// fetch streams one object to a temporary file beside dest, checks its
+// CRC32C and renames it into place.
+func fetch(ctx context.Context, o options, bucket string, obj object, dest string) error {
+	u := o.endpoint + "/storage/v1/b/" + url.PathEscape(bucket) + "/o/" + url.PathEscape(obj.Name) + "?alt=media"
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	resp, err := get(ctx, o.client, u)
+	if err != nil {
+		return fmt.Errorf("downloading gs://%s/%s: %w", bucket, obj.Name, err)
+	}
+	defer resp.Body.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	_, err = io.Copy(io.MultiWriter(tmp, h), resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("downloading gs://%s/%s: %w", bucket, obj.Name, err)
+	}
+	if err := checkCRC(obj, h.Sum32()); err != nil {
+		return fmt.Errorf("downloading gs://%s/%s: %w", bucket, obj.Name, err)
+	}
+	return os.Rename(tmp.Name(), dest)
+}
+
+// ErrChecksum reports a downloaded object whose CRC32C does not match.
+var ErrChecksum = errors.New("checksum mismatch")
+
+func checkCRC(obj object, got uint32) error {
+	if obj.CRC32C == "" {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(obj.CRC32C)
+	if err != nil || len(b) != 4 {
+		return fmt.Errorf("bad crc32c %q in listing", obj.CRC32C)
+	}
+	if want := binary.BigEndian.Uint32(b); want != got {
+		return fmt.Errorf("%w: crc32c %08x, want %08x", ErrChecksum, got, want)
+	}
+	return nil
+}

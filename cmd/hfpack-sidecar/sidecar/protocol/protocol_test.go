@@ -1,0 +1,144 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/protocol"
+)
+
+func TestFrameRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	for _, p := range []string{`{"type":"ready"}`, ``, `{"x":"` + string(make([]byte, 100000)) + `"}`} {
+		if err := protocol.WriteFrame(&buf, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := protocol.ReadFrame(&buf)
+		if err != nil || string(got) != p {
+			t.Fatalf("ReadFrame = %d bytes, %v; want %d bytes", len(got), err, len(p))
+		}
+	}
+	if _, err := protocol.ReadFrame(&buf); err != io.EOF {
+		t.Errorf("ReadFrame at end = %v, want io.EOF", err)
+	}
+}
+
+func TestReadFrameRejectsBadInput(t *testing.T) {
+	huge := binary.BigEndian.AppendUint32(nil, protocol.MaxFrameSize+1)
+	if _, err := protocol.ReadFrame(bytes.NewReader(huge)); !errors.Is(err, protocol.ErrFrameTooLarge) {
+		t.Errorf("ReadFrame(huge length) = %v, want ErrFrameTooLarge", err)
+	}
+	short := append(binary.BigEndian.AppendUint32(nil, 10), "abc"...)
+	if _, err := protocol.ReadFrame(bytes.NewReader(short)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("ReadFrame(truncated) = %v, want io.ErrUnexpectedEOF", err)
+	}
+}
+
+// fakeWorker answers on the far end of a pipe with scripted replies.
+func fakeWorker(t *testing.T, c net.Conn, replies ...func(req map[string]any) string) {
+	t.Helper()
+	go func() {
+		defer c.Close()
+		protocol.WriteFrame(c, []byte(`{"type":"hello","protocol":1,"pid":42,"python":"3.8.0"}`))
+		protocol.WriteFrame(c, []byte(`{"type":"ready"}`))
+		for _, reply := range replies {
+			b, err := protocol.ReadFrame(c)
+			if err != nil {
+				return
+			}
+			var req map[string]any
+			json.Unmarshal(b, &req)
+			protocol.WriteFrame(c, []byte(reply(req)))
+		}
+	}()
+}
+
+func TestConnPredict(t *testing.T) {
+	a, b := net.Pipe()
+	var seen map[string]any
+	fakeWorker(t, b,
+		func(req map[string]any) string {
+			seen = req
+			return `{"type":"result","id":1,"predictions":[{"label":"x"},2]}`
+		},
+		func(req map[string]any) string {
+			return `{"type":"error","id":2,"error":"ValueError: nope","traceback":"tb"}`
+		},
+		func(req map[string]any) string { return `{"type":"result","id":3,"predictions":[1]}` },
+	)
+	c := protocol.NewConn(a)
+	defer c.Close()
+	ctx := context.Background()
+	hello, err := c.Hello(ctx)
+	if err != nil || hello.PID != 42 {
+		t.Fatalf("Hello = %+v, %v", hello, err)
+	}
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Predict(ctx, json.RawMessage(`{"k":1}`), []json.RawMessage{json.RawMessage(`"a"`), json.RawMessage(`[1]`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]json.RawMessage{json.RawMessage(`{"label":"x"}`), json.RawMessage(`2`)}, got); diff != "" {
+		t.Errorf("predictions (-want +got):\n%s", diff)
+	}
+	wantReq := map[string]any{"type": "predict", "id": 1.0, "parameters": map[string]any{"k": 1.0}, "instances": []any{"a", []any{1.0}}}
+	if diff := cmp.Diff(wantReq, seen); diff != "" {
+		t.Errorf("predict frame (-want +got):\n%s", diff)
+	}
+	_, err = c.Predict(ctx, nil, []json.RawMessage{json.RawMessage(`1`)})
+	var herr *protocol.HandlerError
+	if !errors.As(err, &herr) || herr.Message != "ValueError: nope" || herr.Traceback != "tb" {
+		t.Errorf("Predict with a handler error = %v, want *HandlerError", err)
+	}
+	_, err = c.Predict(ctx, nil, []json.RawMessage{json.RawMessage(`1`), json.RawMessage(`2`)})
+	if !errors.As(err, &herr) {
+		t.Errorf("Predict with a short answer = %v, want *HandlerError", err)
+	}
+}
+
+func TestConnPredictTimeout(t *testing.T) {
+	a, b := net.Pipe()
+	never := make(chan struct{})
+	defer close(never)
+	fakeWorker(t, b, func(map[string]any) string { <-never; return "" })
+	c := protocol.NewConn(a)
+	defer c.Close()
+	c.Hello(context.Background())
+	c.WaitReady(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.Predict(ctx, nil, []json.RawMessage{json.RawMessage(`1`)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Predict past its deadline = %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestHelloRejectsOtherProtocol(t *testing.T) {
+	a, b := net.Pipe()
+	go func() { protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":2}`)); b.Close() }()
+	if _, err := protocol.NewConn(a).Hello(context.Background()); err == nil {
+		t.Error("Hello with protocol 2 = nil error")
+	}
+}
+
+func FuzzReadFrame(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 2, '{', '}'})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := protocol.ReadFrame(bytes.NewReader(b))
+		if err == nil && (len(b) < 4 || int(binary.BigEndian.Uint32(b)) != len(p)) {
+			t.Fatalf("ReadFrame(%x) = %d bytes", b, len(p))
+		}
+	})
+}

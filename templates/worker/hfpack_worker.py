@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""hfpack worker: runs a model handler for hfpack-sidecar.
+
+Standard library only (Python 3.8+): it adds nothing to the image's Python
+environment. The sidecar starts it with
+
+    python3 hfpack_worker.py --socket PATH --model-dir DIR
+                             [--handler FILE] [--task TASK] [--debug]
+
+It connects to the Unix socket PATH, loads the handler once and answers
+batches. Frames are a 4-byte big-endian length and a UTF-8 JSON object (see
+the Go package cmd/hfpack-sidecar/sidecar/protocol).
+
+Handler contract (a Python file given with --handler):
+
+    def load(model_dir):                          -> state (anything)
+    def predict(state, instances, parameters):    -> list, one item per instance
+    def preprocess(state, instances, parameters): -> what predict receives   (optional)
+    def postprocess(state, predictions, parameters): -> final list           (optional)
+
+Without --handler, a transformers pipeline for --task serves the model.
+"""
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+import traceback
+
+PROTOCOL = 1
+_HEADER = struct.Struct(">I")
+_MAX_FRAME = 256 << 20
+
+
+class DefaultHandler:
+    """Serves a Hugging Face model with transformers.pipeline."""
+
+    def __init__(self, task):
+        self.task = task or None
+
+    def load(self, model_dir):
+        from transformers import pipeline
+
+        device = -1
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                device = 0
+        except ImportError:
+            pass
+        return pipeline(self.task, model=model_dir, device=device)
+
+    def predict(self, state, instances, parameters):
+        params = dict(parameters)
+        batch_size = params.pop("batch_size", len(instances))
+        out = state(instances, batch_size=batch_size, **params)
+        return list(out)
+
+
+def load_handler(path, task):
+    """Returns an object with load/predict and optional pre/postprocess."""
+    if not path:
+        return DefaultHandler(task)
+    path = os.path.abspath(path)
+    directory = os.path.dirname(path)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    name = os.path.splitext(os.path.basename(path))[0]
+    if name in sys.modules:  # never shadow an imported module (a handler named json.py)
+        name = "hfpack_user_handler"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError("cannot import handler file %s" % path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    for required in ("load", "predict"):
+        if not callable(getattr(module, required, None)):
+            raise AttributeError("handler %s defines no %s() function" % (path, required))
+    return module
+
+
+def _default(obj):
+    """Makes numpy/torch values and dataclasses JSON-serialisable."""
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    item = getattr(obj, "item", None)
+    if callable(item):
+        return item()
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    raise TypeError("%s is not JSON-serialisable" % type(obj).__name__)
+
+
+def _encode(msg):
+    return json.dumps(msg, default=_default, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _describe(exc):
+    text = str(exc)
+    name = type(exc).__name__
+    return "%s: %s" % (name, text) if text else name
+
+
+class Channel:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.reader = self.sock.makefile("rb", buffering=1 << 16)
+
+    def send(self, msg):
+        body = _encode(msg)
+        self.sock.sendall(_HEADER.pack(len(body)) + body)
+
+    def recv(self):
+        header = self.reader.read(4)
+        if len(header) < 4:
+            return None
+        (n,) = _HEADER.unpack(header)
+        if n > _MAX_FRAME:
+            raise ValueError("frame of %d bytes exceeds the limit" % n)
+        body = self.reader.read(n)
+        if len(body) < n:
+            return None
+        return json.loads(body.decode("utf-8"))
+
+
+def predict(handler, state, msg):
+    instances = msg["instances"]
+    parameters = msg.get("parameters") or {}
+    pre = getattr(handler, "preprocess", None)
+    post = getattr(handler, "postprocess", None)
+    data = pre(state, instances, parameters) if callable(pre) else instances
+    preds = handler.predict(state, data, parameters)
+    if callable(post):
+        preds = post(state, preds, parameters)
+    if not isinstance(preds, (list, tuple)):
+        tolist = getattr(preds, "tolist", None)
+        if not callable(tolist):
+            raise TypeError("handler returned %s, want a list with one prediction per instance" % type(preds).__name__)
+        preds = tolist()
+    if len(preds) != len(instances):
+        raise ValueError("handler returned %d predictions for %d instances" % (len(preds), len(instances)))
+    return list(preds)
+
+
+def serve(chan, handler, state):
+    while True:
+        msg = chan.recv()
+        if msg is None or msg.get("type") == "shutdown":
+            return 0
+        if msg.get("type") != "predict":
+            raise ValueError("unexpected message %r" % msg.get("type"))
+        reply = {"type": "result", "id": msg["id"]}
+        try:
+            reply["predictions"] = predict(handler, state, msg)
+            body = _encode(reply)
+        except Exception as exc:  # the handler's error goes to the client as a 500
+            # The sidecar logs the traceback; clients see it only in debug mode.
+            reply = {"type": "error", "id": msg["id"], "error": _describe(exc), "traceback": traceback.format_exc()}
+            body = _encode(reply)
+        chan.sock.sendall(_HEADER.pack(len(body)) + body)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--model-dir", default="")
+    ap.add_argument("--handler", default="")
+    ap.add_argument("--task", default="")
+    ap.add_argument("--debug", action="store_true", help="configure Python logging at DEBUG level")
+    args = ap.parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG)
+
+    chan = Channel(args.socket)
+    chan.send({"type": "hello", "protocol": PROTOCOL, "pid": os.getpid(), "python": sys.version.split()[0]})
+    try:
+        handler = load_handler(args.handler, args.task)
+        state = handler.load(args.model_dir)
+    except BaseException as exc:  # report every load failure, SystemExit included
+        # The sidecar logs the traceback as one entry; clients see only the error.
+        chan.send({"type": "load_error", "error": _describe(exc), "traceback": traceback.format_exc()})
+        return 1
+    chan.send({"type": "ready"})
+    return serve(chan, handler, state)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
