@@ -1,24 +1,284 @@
 package commands
 
 import (
-	"errors"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
+
+	"github.com/hfpack/hfpack/builder"
+	buildcache "github.com/hfpack/hfpack/builder/cache"
+	"github.com/hfpack/hfpack/builder/layer"
+	"github.com/hfpack/hfpack/builder/publish"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 )
 
-// errNotYet marks a command whose backend has not landed.
-var errNotYet = errors.New("not implemented yet")
+// BuildResult is what `hfpack build --json` prints.
+type BuildResult struct {
+	Digest   string        `json:"digest"`
+	Image    string        `json:"image,omitempty"` // REF@DIGEST when pushed
+	Outputs  []string      `json:"outputs"`
+	Base     string        `json:"base"`
+	Lock     string        `json:"lockDigest"`
+	Layers   []BuildLayer  `json:"layers"`
+	Warnings []string      `json:"warnings,omitempty"`
+	Plan     *builder.Plan `json:"-"`
+}
+
+// BuildLayer is one layer of the result.
+type BuildLayer struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+	Cached bool   `json:"cached"`
+}
+
+type buildFlags struct {
+	outputs     []string
+	push        string
+	digestFile  string
+	plan        bool
+	cacheDir    string
+	sidecar     string
+	codeComp    string
+	weightsComp string
+	verify      string
+}
 
 func newBuild(g *globals) *cobra.Command {
-	return &cobra.Command{
+	f := &buildFlags{}
+	cmd := &cobra.Command{
 		Use:   "build [MANIFEST]",
 		Short: "Build the serving image from the manifest and its lock",
-		Args:  usageArgs(cobra.MaximumNArgs(1)),
+		Long: `build checks everything (a stale lock, the base for the accelerator, the model,
+the handler's imports), downloads the locked wheels, installs them with
+hfpack's own installer and assembles the image without a daemon. The same
+manifest, lock and model give the same image digest on any machine.
+
+Outputs: --output oci:DIR, --output docker-archive:FILE[:TAG], --push REF
+(any OCI registry; credentials from docker config, credential helpers and
+Google's keychain). With none, the image goes to oci:out/NAME beside the
+manifest. The digest is printed on stdout.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := loadManifest(args); err != nil {
-				return err
-			}
-			return errNotYet
+			return runBuild(cmd.Context(), g, f, manifestArg(args))
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "write the image: oci:DIR or docker-archive:FILE[:TAG] (repeatable)")
+	fl.StringVar(&f.push, "push", "", "push the image to this registry reference (REGION-docker.pkg.dev/PROJECT/REPO/NAME)")
+	fl.StringVar(&f.digestFile, "digest-file", "", "write the image reference by digest (or the digest) to this file")
+	fl.BoolVar(&f.plan, "plan", false, "print the build plan as JSON and stop")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory (default $HFPACK_CACHE_DIR or the user cache dir)")
+	fl.StringVar(&f.sidecar, "sidecar", "", "the linux/amd64 hfpack-sidecar binary (default: beside hfpack)")
+	fl.StringVar(&f.codeComp, "code-compression", "", "compression of code layers: gzip (default), zstd or none")
+	fl.StringVar(&f.weightsComp, "weights-compression", "", "compression of model layers: none (default), zstd or gzip")
+	fl.StringVar(&f.verify, "verify", "", "rebuild and fail unless the image digest equals this one (sha256:...)")
+	return cmd
+}
+
+func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath string) error {
+	targets, err := f.targets()
+	if err != nil {
+		return err
+	}
+	comp, err := f.compression()
+	if err != nil {
+		return err
+	}
+	p, err := project.Open(manifestPath)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 && !f.plan && f.verify == "" {
+		targets = []publish.Target{{Kind: publish.OCI, Path: filepath.Join(p.Manifest.Dir, "out", p.Manifest.Name)}}
+	}
+	epoch, err := project.SourceDateEpoch()
+	if err != nil {
+		return usageError{err}
+	}
+	pr, err := p.Prepare(ctx, project.BuildOptions{
+		CacheDir:        f.cacheDir,
+		Sidecar:         f.sidecar,
+		Version:         ReadVersion().Version,
+		SourceDateEpoch: epoch,
+		Logf:            g.ui.Infof,
+	})
+	if err != nil {
+		return err
+	}
+	for _, w := range pr.Selection.Warnings {
+		g.ui.Warnf("%s", w)
+	}
+	for _, w := range pr.Model.Warnings {
+		g.ui.Warnf("%s", w)
+	}
+	pr.Inputs.Compression = comp
+	c, err := buildcache.Open(pr.BuildCache)
+	if err != nil {
+		return err
+	}
+	opts := []builder.Option{builder.WithCache(c)}
+	if pr.BaseImage != nil {
+		opts = append(opts, builder.WithBaseImage(pr.BaseImage))
+	}
+	plan, err := builder.NewPlan(ctx, pr.Inputs, opts...)
+	if err != nil {
+		return err
+	}
+	if f.plan {
+		enc := json.NewEncoder(g.ui.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(plan)
+	}
+	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
+	var report builder.Report
+	img, err := builder.Build(ctx, plan, append(opts, builder.WithReport(&report))...)
+	if err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	res := &BuildResult{Digest: digest.String(), Base: pr.Selection.Base.Ref, Lock: pr.Inputs.LockDigest, Plan: plan}
+	for _, l := range report.Layers {
+		res.Layers = append(res.Layers, BuildLayer{Name: l.Name, Digest: l.Digest.String(), Size: l.Size, Cached: l.Cached})
+	}
+	if f.verify != "" {
+		return verifyDigest(g, f.verify, digest, res)
+	}
+	for _, t := range targets {
+		if err := publishOne(ctx, g, img, t); err != nil {
+			return err
+		}
+		res.Outputs = append(res.Outputs, t.String())
+		if t.Kind == publish.Registry {
+			res.Image = repoOf(t.Ref) + "@" + digest.String()
+		}
+	}
+	if f.digestFile != "" {
+		out := res.Digest
+		if res.Image != "" {
+			out = res.Image
+		}
+		if err := writeFileAtomic(f.digestFile, []byte(out+"\n")); err != nil {
+			return err
+		}
+	}
+	return g.ui.Result(res, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, res.Digest)
+		return err
+	})
+}
+
+// repoOf strips a tag or digest from a reference.
+func repoOf(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+func (f *buildFlags) targets() ([]publish.Target, error) {
+	var ts []publish.Target
+	for _, o := range f.outputs {
+		t, err := publish.Parse(o)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if t.Kind == publish.Registry {
+			return nil, usageError{fmt.Errorf("--output %s: use --push REF for registries", o)}
+		}
+		ts = append(ts, t)
+	}
+	if f.push != "" {
+		t, err := publish.Parse("registry:" + f.push)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--push: %w", err)}
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+func (f *buildFlags) compression() (builder.Compression, error) {
+	var c builder.Compression
+	for _, x := range []struct {
+		flag, val string
+		dst       *layer.Compression
+	}{{"--code-compression", f.codeComp, &c.Code}, {"--weights-compression", f.weightsComp, &c.Weights}} {
+		if x.val == "" {
+			continue
+		}
+		comp, err := layer.ParseCompression(x.val)
+		if err != nil {
+			return c, usageError{fmt.Errorf("%s: %w", x.flag, err)}
+		}
+		*x.dst = comp
+	}
+	return c, nil
+}
+
+func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target) error {
+	var opts []publish.Option
+	if t.Kind == publish.Registry {
+		ch := make(chan v1.Update, 64)
+		opts = append(opts, publish.WithProgress(ch))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var bar ui.Progress
+			var last int64
+			for u := range ch {
+				if bar == nil && u.Total > 0 {
+					bar = g.ui.NewProgress("pushing "+t.Ref, u.Total, true)
+				}
+				if bar != nil && u.Complete > last {
+					bar.Add(u.Complete - last)
+					last = u.Complete
+				}
+			}
+			if bar != nil {
+				bar.Done()
+			}
+		}()
+		defer func() { <-done }()
+	}
+	g.ui.Infof("writing %s", t)
+	_, err := publish.Publish(ctx, img, t, opts...)
+	return err
+}
+
+func verifyDigest(g *globals, want string, got v1.Hash, res *BuildResult) error {
+	if got.String() == want {
+		g.ui.Infof("verified: the rebuild has digest %s", got)
+		return g.ui.Result(res, func(w io.Writer) error { _, err := fmt.Fprintln(w, got); return err })
+	}
+	return fmt.Errorf("verification failed: the rebuild has digest %s, not %s", got, want)
+}
+
+// writeFileAtomic writes b to path through a temporary file and a rename.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".hfpack-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

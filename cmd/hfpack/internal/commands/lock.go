@@ -1,19 +1,172 @@
 package commands
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
 	"github.com/spf13/cobra"
+
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
+	"github.com/hfpack/hfpack/lockfile"
+	"github.com/hfpack/hfpack/lockfile/index"
 )
 
+// LockReport is what `hfpack lock` did; `--json` prints it.
+type LockReport struct {
+	// Lock is the lock file's path.
+	Lock string `json:"lock"`
+	// Target describes the environment the lock was resolved for.
+	Target string `json:"target"`
+	// Packages is the number of locked packages.
+	Packages int `json:"packages"`
+	// Changes are the packages whose versions moved.
+	Changes []lockfile.Change `json:"changes"`
+	// Written is false when the lock was already up to date.
+	Written bool `json:"written"`
+	// Checked is true for --check, which resolves nothing.
+	Checked bool `json:"checked,omitempty"`
+}
+
+type lockFlags struct {
+	upgrade  bool
+	packages []string
+	check    bool
+	cacheDir string
+}
+
 func newLock(g *globals) *cobra.Command {
-	return &cobra.Command{
+	f := &lockFlags{}
+	cmd := &cobra.Command{
 		Use:   "lock [MANIFEST]",
 		Short: "Resolve the manifest's Python requirements into a hashed pylock.toml",
-		Args:  usageArgs(cobra.MaximumNArgs(1)),
+		Long: `lock resolves the manifest's [python] requirements for the image's target
+(CPython of python.version on linux x86_64, the base's glibc) and writes
+pylock.toml beside the manifest: one wheel per package with its URL, sha256,
+size, upload time and index (PEP 751). Versions already in the lock are kept
+where they still satisfy the requirements; --upgrade and --upgrade-package
+move them on purpose. Locking twice gives identical bytes.
+
+With --check nothing is resolved: lock exits 1 when pylock.toml is missing or
+was resolved from other requirements, for CI.`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := loadManifest(args); err != nil {
+			if f.check && (f.upgrade || len(f.packages) > 0) {
+				return usageError{errors.New("--check resolves nothing: it cannot be combined with --upgrade or --upgrade-package")}
+			}
+			p, err := project.Open(manifestArg(args))
+			if err != nil {
 				return err
 			}
-			return errNotYet
+			if f.check {
+				return runLockCheck(g, p)
+			}
+			return runLock(cmd, g, p, f)
 		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&f.upgrade, "upgrade", "U", false, "move every package to the newest version allowed")
+	fl.StringArrayVarP(&f.packages, "upgrade-package", "P", nil, "move this package to the newest version allowed (repeatable)")
+	fl.BoolVar(&f.check, "check", false, "exit 1 if the lock is missing or stale; resolve nothing")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory for index pages, metadata and model hashes (default $HFPACK_CACHE_DIR or the user cache dir)")
+	return cmd
+}
+
+func runLockCheck(g *globals, p *project.Project) error {
+	if err := p.CheckLock(); err != nil {
+		return err
+	}
+	g.ui.Infof("%s is up to date with %s", p.RelLock(), p.Manifest.File)
+	r := &LockReport{Lock: p.RelLock(), Packages: len(p.Lock.Packages), Changes: []lockfile.Change{}, Checked: true}
+	if h := p.Lock.HFPack; h != nil {
+		r.Target = fmt.Sprintf("CPython %s, %s", h.Python, h.Platform)
+	}
+	return g.ui.Result(r, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, r.Lock)
+		return err
+	})
+}
+
+func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) error {
+	target, err := p.Target()
+	if err != nil {
+		return err
+	}
+	m := p.Manifest
+	g.ui.Infof("Resolving %d requirements of %s for %s from %s", len(m.Python.Requirements), m.File, target, index.Redact(m.Python.IndexURL))
+	prog := newProjectProgress(g.ui, p)
+	res, err := p.Relock(cmd.Context(),
+		lockfile.WithCacheDir(f.cacheDir),
+		lockfile.WithUpgrade(f.upgrade),
+		lockfile.WithUpgradePackages(f.packages...),
+		lockfile.WithProgress(prog.add),
+		lockfile.WithWarnings(func(msg string) { g.ui.Warnf("%s", msg) }))
+	prog.done()
+	if err != nil {
+		return err
+	}
+	for _, c := range res.Changes {
+		switch c.Kind() {
+		case "added":
+			g.ui.Infof("  + %s %s", c.Name, c.To)
+		case "removed":
+			g.ui.Infof("  - %s %s", c.Name, c.From)
+		default:
+			g.ui.Infof("  ~ %s %s -> %s (%s)", c.Name, c.From, c.To, c.Kind())
+		}
+	}
+	if res.Written {
+		g.ui.Infof("Locked %d packages in %s", len(res.Lock.Packages), p.RelLock())
+	} else {
+		g.ui.Infof("%s is up to date (%d packages)", p.RelLock(), len(res.Lock.Packages))
+	}
+	r := &LockReport{Lock: p.RelLock(), Target: target.String(), Packages: len(res.Lock.Packages), Changes: res.Changes, Written: res.Written}
+	if r.Changes == nil {
+		r.Changes = []lockfile.Change{}
+	}
+	return g.ui.Result(r, func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, r.Lock)
+		return err
+	})
+}
+
+// projectProgress counts index pages read, on a terminal only: the count
+// of projects is not known in advance, and CI logs need no spinner.
+type projectProgress struct {
+	once sync.Once
+	mk   func() ui.Progress
+	p    ui.Progress
+	mu   sync.Mutex
+}
+
+func newProjectProgress(u *ui.UI, p *project.Project) *projectProgress {
+	total := int64(-1)
+	if p.Lock != nil && len(p.Lock.Packages) > 0 {
+		total = int64(len(p.Lock.Packages))
+	}
+	pp := &projectProgress{}
+	if u.TTY {
+		pp.mk = func() ui.Progress { return u.NewProgress("reading index pages", total, false) }
+	}
+	return pp
+}
+
+func (pp *projectProgress) add(string) {
+	if pp.mk == nil {
+		return
+	}
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	pp.once.Do(func() { pp.p = pp.mk() })
+	pp.p.Add(1)
+}
+
+func (pp *projectProgress) done() {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.p != nil {
+		pp.p.Done()
 	}
 }

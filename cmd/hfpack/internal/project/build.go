@@ -1,0 +1,371 @@
+package project
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/builder/imports"
+	"github.com/hfpack/hfpack/builder/modelcheck"
+	sidecarconfig "github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/config"
+	"github.com/hfpack/hfpack/lockfile/cache"
+	"github.com/hfpack/hfpack/lockfile/index"
+	"github.com/hfpack/hfpack/templates"
+)
+
+// Image paths of the files hfpack adds besides the model and the wheels.
+const (
+	WorkerDir     = "/opt/hfpack/worker"
+	SidecarConfig = "/opt/hfpack/sidecar.json"
+)
+
+// BuildOptions configure Prepare.
+type BuildOptions struct {
+	// CacheDir is the root of hfpack's caches; "" means cache.DefaultDir().
+	CacheDir string
+	// Sidecar is the linux/amd64 hfpack-sidecar binary; "" finds it with FindSidecar.
+	Sidecar string
+	// Version is recorded in the image's labels.
+	Version string
+	// SourceDateEpoch fixes every timestamp; SOURCE_DATE_EPOCH when set, else 0.
+	SourceDateEpoch int64
+	// Logf reports progress lines; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Prepared is everything a build needs, checked.
+type Prepared struct {
+	Selection baseimages.Selection
+	Model     *modelcheck.Report
+	Imports   *imports.Result
+	Inputs    builder.Inputs
+	// BaseImage is the base read from a local OCI layout; nil for a
+	// registry base, which the builder resolves itself.
+	BaseImage v1.Image
+	// BuildCache is the directory of the layer cache.
+	BuildCache string
+}
+
+// CacheRoot returns dir, or hfpack's default cache directory.
+func CacheRoot(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return cache.DefaultDir()
+}
+
+// Prepare runs every build-time check (lock freshness, base selection, the
+// model, the handler's imports), downloads the locked wheels into the cache
+// and returns the builder's inputs. Nothing here writes outside the cache.
+func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error) {
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	sel, err := p.SelectBase()
+	if err != nil {
+		return nil, err
+	}
+	m := p.Manifest
+	pr := &Prepared{Selection: sel}
+	if pr.Model, err = p.CheckModel(); err != nil {
+		return nil, err
+	}
+	root, err := CacheRoot(o.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	wheels, err := p.FetchWheels(ctx, root, logf)
+	if err != nil {
+		return nil, err
+	}
+	app, err := p.appFiles(root, sel, wheels, pr)
+	if err != nil {
+		return nil, err
+	}
+	if o.Sidecar == "" {
+		if o.Sidecar, err = FindSidecar(); err != nil {
+			return nil, err
+		}
+	}
+	base, digest, err := p.baseInput(sel)
+	if err != nil {
+		return nil, err
+	}
+	if img, ok := base.(v1.Image); ok {
+		pr.BaseImage = img
+	}
+	lockBytes, err := os.ReadFile(p.LockPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading lock: %w", err)
+	}
+	manifestBytes, err := os.ReadFile(m.File)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	env := make([]string, 0, len(sel.Env))
+	for _, e := range sel.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	pr.Inputs = builder.Inputs{
+		Name: m.Name,
+		Base: builder.BaseInput{
+			Ref:          sel.Base.Ref,
+			Digest:       digest,
+			Env:          env,
+			GPU:          m.Accelerator.GPU(),
+			Python:       sel.PythonPath,
+			SitePackages: SitePackages(sel.PythonPath, sel.Python),
+		},
+		Wheels:          wheels,
+		ModelDir:        m.ModelDir(),
+		AppFiles:        app,
+		SidecarPath:     o.Sidecar,
+		ManifestDigest:  digestOf(manifestBytes),
+		LockDigest:      digestOf(lockBytes),
+		Version:         o.Version,
+		SourceDateEpoch: o.SourceDateEpoch,
+	}
+	pr.BuildCache = filepath.Join(root, "build")
+	return pr, nil
+}
+
+// SourceDateEpoch reads SOURCE_DATE_EPOCH; unset means 0, the Unix epoch.
+func SourceDateEpoch() (int64, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", s)
+	}
+	return n, nil
+}
+
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// SitePackages is where wheels go for an interpreter: the distribution's
+// own dist-packages for a system Python in /usr/bin (Debian, Ubuntu), else
+// PREFIX/lib/pythonX.Y/site-packages.
+func SitePackages(python, version string) string {
+	if path.Dir(python) == "/usr/bin" {
+		return "/usr/lib/python3/dist-packages"
+	}
+	prefix := path.Dir(path.Dir(python))
+	return path.Join(prefix, "lib", "python"+version, "site-packages")
+}
+
+// CheckModel validates the model directory against the manifest and the
+// locked transformers.
+func (p *Project) CheckModel() (*modelcheck.Report, error) {
+	m := p.Manifest
+	opts := modelcheck.Options{TrustRemoteCode: m.Model.TrustRemoteCode}
+	if m.Model.Handler == "" {
+		opts.Task = m.Model.Task // a custom handler loads the model its own way
+	}
+	if p.Lock != nil {
+		if t, ok := p.Lock.Package("transformers"); ok {
+			opts.Transformers = t.Version
+		}
+	}
+	return modelcheck.Check(m.ModelDir(), opts)
+}
+
+// Source opens the manifest's indexes with the cache under root.
+func (p *Project) Source(root string) (*index.Multi, error) {
+	c, err := cache.Open(filepath.Join(root, "index"))
+	if err != nil {
+		return nil, err
+	}
+	m := p.Manifest
+	routes := make([]index.Route, 0, len(m.Python.Indexes))
+	for _, ix := range m.Python.Indexes {
+		routes = append(routes, index.Route{URL: ix.URL, Packages: ix.Packages})
+	}
+	return index.NewMulti(m.Python.IndexURL, routes, index.WithCache(c))
+}
+
+// FetchWheels downloads every locked wheel into the cache (verifying its
+// sha256) and returns them for the builder.
+func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string, ...any)) ([]builder.Wheel, error) {
+	src, err := p.Source(root)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]builder.Wheel, 0, len(p.Lock.Packages))
+	for _, pkg := range p.Lock.Packages {
+		if len(pkg.Wheels) != 1 {
+			return nil, fmt.Errorf("lock: package %s has %d wheels; hfpack installs exactly one: run hfpack lock", pkg.Name, len(pkg.Wheels))
+		}
+		w := pkg.Wheels[0]
+		path, err := src.Fetch(ctx, index.File{Filename: w.Name, URL: w.URL, SHA256: w.SHA256, Size: w.Size, Index: pkg.Index})
+		if err != nil {
+			return nil, fmt.Errorf("downloading %s: %w", w.Name, err)
+		}
+		logf("wheel %s", w.Name)
+		out = append(out, builder.Wheel{Name: pkg.Name, Version: pkg.Version, Filename: w.Name, Path: path, SHA256: w.SHA256, Size: w.Size})
+	}
+	return out, nil
+}
+
+// Provided maps the top-level modules of the wheels to their distributions.
+func Provided(wheels []builder.Wheel) (map[string]string, error) {
+	out := map[string]string{}
+	for _, w := range wheels {
+		zr, err := zip.OpenReader(w.Path)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", w.Filename, err)
+		}
+		for _, mod := range imports.ModulesOfWheel(&zr.Reader) {
+			out[mod] = w.Name
+		}
+		zr.Close()
+	}
+	return out, nil
+}
+
+// appFiles checks the handler's imports against the locked wheels and lists
+// the worker, the handler with its local modules, and the sidecar config.
+func (p *Project) appFiles(root string, sel baseimages.Selection, wheels []builder.Wheel, pr *Prepared) ([]builder.File, error) {
+	m := p.Manifest
+	stage := filepath.Join(root, "staging")
+	var files []builder.File
+	worker, err := fs.ReadFile(templates.Worker, templates.WorkerScript)
+	if err != nil {
+		return nil, err
+	}
+	src, err := stageFile(stage, worker)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, builder.File{Path: path.Join(WorkerDir, templates.WorkerScript), Source: src, Mode: 0o644})
+	handler := ""
+	if h := m.HandlerPath(); h != "" {
+		provided, err := Provided(wheels)
+		if err != nil {
+			return nil, err
+		}
+		res, err := imports.Analyze(h, imports.Env{Python: m.Python.Version, Provided: provided})
+		if err != nil {
+			return nil, err
+		}
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+		pr.Imports = res
+		dir := filepath.Dir(h)
+		for _, rel := range res.Files {
+			files = append(files, builder.File{Path: path.Join(WorkerDir, rel), Source: filepath.Join(dir, filepath.FromSlash(rel)), Mode: 0o644})
+		}
+		handler = filepath.Base(h)
+	}
+	cfg := sidecarconfig.Config{
+		Python:          sel.PythonPath,
+		WorkerDir:       WorkerDir,
+		ModelDir:        builder.ModelImagePath,
+		Handler:         handler,
+		Task:            m.Model.Task,
+		MaxBatchSize:    m.Serving.MaxBatchSize,
+		MaxBatchDelay:   sidecarconfig.Duration(m.Serving.MaxBatchDelay.Duration),
+		RequestTimeout:  sidecarconfig.Duration(m.Serving.RequestTimeout.Duration),
+		MaxRequestBytes: m.Serving.MaxRequestBytes,
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if src, err = stageFile(stage, append(b, '\n')); err != nil {
+		return nil, err
+	}
+	files = append(files, builder.File{Path: SidecarConfig, Source: src, Mode: 0o644})
+	return files, nil
+}
+
+// stageFile stores generated bytes under dir by content hash and returns the
+// path: the builder reads every file from disk.
+func stageFile(dir string, b []byte) (string, error) {
+	sum := sha256.Sum256(b)
+	p := filepath.Join(dir, hex.EncodeToString(sum[:]))
+	if got, err := os.ReadFile(p); err == nil && string(got) == string(b) {
+		return p, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return p, os.Rename(f.Name(), p)
+}
+
+// baseInput returns what the builder needs to find the base: a local
+// layout is opened here (its path is machine-specific and stays out of the
+// image), a registry base is left to the builder.
+func (p *Project) baseInput(sel baseimages.Selection) (any, string, error) {
+	ref := sel.Base.Ref
+	dir, ok := strings.CutPrefix(ref, "oci-layout:")
+	if !ok {
+		return nil, sel.Base.Digest, nil
+	}
+	dir, digest, _ := strings.Cut(dir, "@")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(p.Manifest.Dir, dir)
+	}
+	img, err := LayoutImage(dir, digest)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("base %s: %w (the demo builds it: make demo)", ref, err)
+		}
+		return nil, "", err
+	}
+	d, err := img.Digest()
+	if err != nil {
+		return nil, "", err
+	}
+	return img, d.String(), nil
+}
+
+// FindSidecar locates the linux hfpack-sidecar binary: $HFPACK_SIDECAR,
+// else beside the running hfpack (as releases and make build place it).
+func FindSidecar() (string, error) {
+	if p := os.Getenv("HFPACK_SIDECAR"); p != "" {
+		return p, nil
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		for _, name := range []string{"hfpack-sidecar", "hfpack-sidecar_linux_amd64"} {
+			p := filepath.Join(filepath.Dir(exe), name)
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p, nil
+			}
+		}
+	}
+	return "", errors.New("hfpack-sidecar not found beside hfpack: build both with make build, or pass --sidecar PATH (a static linux/amd64 binary)")
+}

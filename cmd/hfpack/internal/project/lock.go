@@ -1,0 +1,54 @@
+package project
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/hfpack/hfpack/lockfile"
+	"github.com/hfpack/hfpack/lockfile/pylock"
+)
+
+// LockResult is what Relock did.
+type LockResult struct {
+	// Lock is the new lock, also stored in Project.Lock.
+	Lock *pylock.Lock
+	// Changes are the packages whose versions moved, sorted by name.
+	Changes []lockfile.Change
+	// Written is false when the lock on disk already had these bytes.
+	Written bool
+}
+
+// Relock resolves the manifest's requirements for the project's target,
+// keeping the current lock's versions where they still satisfy, and writes
+// LockPath atomically unless its bytes would not change.
+func (p *Project) Relock(ctx context.Context, opts ...lockfile.Option) (*LockResult, error) {
+	target, err := p.Target()
+	if err != nil {
+		return nil, err
+	}
+	l, err := lockfile.Lock(ctx, p.Manifest, target, p.Lock, opts...)
+	if err != nil {
+		return nil, err
+	}
+	data, err := pylock.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	res := &LockResult{Lock: l, Changes: lockfile.Diff(p.Lock, l)}
+	old, err := os.ReadFile(p.LockPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", p.RelLock(), err)
+	}
+	if !bytes.Equal(old, data) {
+		if err := pylock.WriteFile(p.LockPath, l); err != nil {
+			return nil, err
+		}
+		res.Written = true
+	}
+	p.Lock = l
+	return res, nil
+}
