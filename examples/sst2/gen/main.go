@@ -12,7 +12,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"net/http"
 	"os"
@@ -20,7 +19,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/indextest"
+	"github.com/hfpack/hfpack/examples/sst2/demoindex"
 )
 
 func main() {
@@ -143,55 +142,11 @@ func safetensors(ts []tensor) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// demoWheel builds the wheel of packages/hfpack-demo-text from its sources.
-func demoWheel(root string) (indextest.WheelSpec, error) {
-	spec := indextest.WheelSpec{
-		Name:           "hfpack-demo-text",
-		Version:        "1.0.0",
-		Summary:        "Tokenizer for the hfpack sst2 example (imported as demo_text)",
-		RequiresPython: ">=3.8",
-		TopLevel:       []string{"demo_text"},
-		ConsoleScripts: map[string]string{"demo-tokenize": "demo_text:main"},
-	}
-	src := filepath.Join(root, "packages", "hfpack-demo-text")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, ".pyc") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		spec.Files = append(spec.Files, indextest.WheelFile{Path: filepath.ToSlash(rel), Data: b})
-		return nil
-	})
-	return spec, err
-}
-
 func serve(addr string) error {
-	root, err := exampleDir()
+	ix, err := demoindex.New()
 	if err != nil {
-		return err
-	}
-	spec, err := demoWheel(root)
-	if err != nil {
-		return err
-	}
-	ix := indextest.New()
-	if _, err := ix.AddWheel(spec); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "gen: serving a local package index on http://%s/simple (Ctrl-C stops it)\n", addr)
 	return http.ListenAndServe(addr, ix)
-}
-
-// exampleDir finds examples/sst2 from the working directory.
-func exampleDir() (string, error) {
-	for _, d := range []string{".", "examples/sst2"} {
-		if _, err := os.Stat(filepath.Join(d, "packages", "hfpack-demo-text")); err == nil {
-			return filepath.Abs(d)
-		}
-	}
-	return "", fmt.Errorf("run gen from the repository root or from examples/sst2")
 }

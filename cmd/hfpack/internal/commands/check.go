@@ -1,12 +1,17 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/manifest"
 )
@@ -19,6 +24,8 @@ type CheckReport struct {
 	Python      string             `json:"python"`
 	Checks      []Check            `json:"checks"`
 	Model       *modelcheck.Report `json:"model,omitempty"`
+	Base        string             `json:"base,omitempty"`
+	Imports     []imports.Resolved `json:"imports,omitempty"`
 	Warnings    []string           `json:"warnings,omitempty"`
 }
 
@@ -29,28 +36,22 @@ type Check struct {
 }
 
 func newCheck(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var cacheDir string
+	cmd := &cobra.Command{
 		Use:   "check [MANIFEST]",
-		Short: "Validate the manifest, model, lock and accelerator without building",
-		Long: `check runs every build-time validation without building: the manifest's keys
-and values, the model directory, the lock's freshness and the accelerator's
-compatibility with the locked CUDA packages. It exits 1 on the first failing
-stage, naming the file, the cause and the fix.`,
+		Short: "Validate the manifest, model, lock, accelerator and handler imports without building",
+		Long: `check runs every build-time validation without building, in this order: the
+manifest's keys and values, the lock's freshness, the base image for the
+accelerator (an impossible GPU or driver is refused here, before anything is
+downloaded), the model directory, and the handler's imports against the
+locked wheels (which are downloaded into the cache to read their file lists).
+It stops at the first failing stage, naming the file, the cause and the fix.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := loadManifest(args)
+			r, err := runCheck(cmd.Context(), manifestArg(args), cacheDir)
 			if err != nil {
 				return err
 			}
-			r := &CheckReport{Manifest: m.File, Name: m.Name, Accelerator: m.Accelerator.Type, Python: m.Python.Version}
-			r.Checks = append(r.Checks, Check{"manifest", fmt.Sprintf("%s: %d requirements, accelerator %s", m.File, len(m.Python.Requirements), describeAccelerator(m))})
-			mr, err := checkModel(m, "")
-			if err != nil {
-				return err
-			}
-			r.Model = mr
-			r.Checks = append(r.Checks, Check{"model", fmt.Sprintf("%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))})
-			r.Warnings = append(r.Warnings, mr.Warnings...)
 			return g.ui.Result(r, func(w io.Writer) error {
 				for _, c := range r.Checks {
 					fmt.Fprintf(w, "ok  %-12s %s\n", c.Name, c.Result)
@@ -62,16 +63,96 @@ stage, naming the file, the cause and the fix.`,
 			})
 		},
 	}
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "cache directory (default $HFPACK_CACHE_DIR or the user cache dir)")
+	return cmd
 }
 
-// checkModel validates the model directory; transformers is the locked
-// transformers version, "" when unknown.
-func checkModel(m *manifest.Manifest, transformers string) (*modelcheck.Report, error) {
-	opts := modelcheck.Options{TrustRemoteCode: m.Model.TrustRemoteCode, Transformers: transformers}
-	if m.Model.Handler == "" {
-		opts.Task = m.Model.Task // a custom handler loads the model its own way
+func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) {
+	p, err := project.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return modelcheck.Check(m.ModelDir(), opts)
+	m := p.Manifest
+	r := &CheckReport{Manifest: m.File, Name: m.Name, Accelerator: m.Accelerator.Type, Python: m.Python.Version}
+	r.add("manifest", "%s: %d requirements, accelerator %s", m.File, len(m.Python.Requirements), describeAccelerator(m))
+	if err := p.CheckLock(); err != nil {
+		return nil, err
+	}
+	r.add("lock", "%s is current: %d packages", p.RelLock(), len(p.Lock.Packages))
+	sel, err := p.SelectBase()
+	if err != nil {
+		return nil, err
+	}
+	r.Base = sel.Base.Ref
+	r.add("accelerator", "%s: base %s%s", describeAccelerator(m), sel.Base.Ref, cudaNote(sel.CUDA))
+	r.Warnings = append(r.Warnings, sel.Warnings...)
+	mr, err := p.CheckModel()
+	if err != nil {
+		return nil, err
+	}
+	r.Model = mr
+	r.add("model", "%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))
+	r.Warnings = append(r.Warnings, mr.Warnings...)
+	if h := m.HandlerPath(); h != "" {
+		res, err := checkImports(ctx, p, cacheDir, h)
+		if err != nil {
+			return nil, err
+		}
+		r.Imports = res.Resolved
+		r.add("imports", "%s: %s", filepath.Base(h), summarizeImports(res))
+		for _, o := range res.Optional {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s:%d: optional import %q is not provided by the lock (guarded by except ImportError)", o.File, o.Line, o.Module))
+		}
+	}
+	return r, nil
+}
+
+func (r *CheckReport) add(name, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, Result: fmt.Sprintf(format, args...)})
+}
+
+func checkImports(ctx context.Context, p *project.Project, cacheDir, handler string) (*imports.Result, error) {
+	root, err := project.CacheRoot(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	wheels, err := p.FetchWheels(ctx, root, nil)
+	if err != nil {
+		return nil, err
+	}
+	provided, err := project.Provided(wheels)
+	if err != nil {
+		return nil, err
+	}
+	res, err := imports.Analyze(handler, imports.Env{Python: p.Manifest.Python.Version, Provided: provided})
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
+func summarizeImports(res *imports.Result) string {
+	counts := map[string]int{}
+	for _, r := range res.Resolved {
+		counts[r.Kind]++
+	}
+	var parts []string
+	for _, k := range []string{imports.KindStdlib, imports.KindLocked, imports.KindLocal} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	if len(parts) == 0 {
+		return "no imports"
+	}
+	return "imports resolved (" + strings.Join(parts, ", ") + ")"
+}
+
+func cudaNote(cuda string) string {
+	if cuda == "" {
+		return ""
+	}
+	return ", CUDA " + cuda
 }
 
 func describeAccelerator(m *manifest.Manifest) string {

@@ -1,9 +1,13 @@
 package commands
 
 import (
+	"net"
+	"net/http"
+
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/hfpack/hfpack/examples/sst2/demoindex"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -176,4 +180,26 @@ func copyDir(t *testing.T, from, to string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMain serves the example's package index where its manifest expects
+// it, as the demo does, so check and build can read the locked wheel.
+func TestMain(m *testing.M) {
+	os.Exit(serveExampleIndex(m))
+}
+
+func serveExampleIndex(m *testing.M) int {
+	ix, err := demoindex.New()
+	if err != nil {
+		panic(err)
+	}
+	l, err := net.Listen("tcp", demoindex.Addr)
+	if err != nil {
+		// Someone (make demo) already serves it: use theirs.
+		return m.Run()
+	}
+	srv := &http.Server{Handler: ix}
+	go srv.Serve(l)
+	defer srv.Close()
+	return m.Run()
 }

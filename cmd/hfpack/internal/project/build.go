@@ -206,6 +206,9 @@ func (p *Project) Source(root string) (*index.Multi, error) {
 // FetchWheels downloads every locked wheel into the cache (verifying its
 // sha256) and returns them for the builder.
 func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string, ...any)) ([]builder.Wheel, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	src, err := p.Source(root)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -57,8 +58,10 @@ func Open(path string) (*Project, error) {
 // RelLock is the lock's path as people should read it: relative to the
 // working directory when possible.
 func (p *Project) RelLock() string {
-	if rel, err := filepath.Rel(".", p.LockPath); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, p.LockPath); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
 	}
 	return p.LockPath
 }
@@ -88,7 +91,8 @@ func (p *Project) Target() (tags.Target, error) {
 
 // OverrideConfig reads the image config of an [image] base given as an OCI
 // layout, so its labels (glibc, Python) can be checked; nil when the base is
-// not a local layout.
+// not a local layout, or the layout does not exist yet (the build reports
+// that; check and lock can go on without it).
 func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 	ref := p.Manifest.Image.Base
 	dir, ok := strings.CutPrefix(ref, "oci-layout:")
@@ -98,6 +102,9 @@ func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 	dir, digest, _ := strings.Cut(dir, "@")
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(p.Manifest.Dir, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
 	img, err := LayoutImage(dir, digest)
 	if err != nil {
