@@ -8,7 +8,7 @@ PKGS      ?= ./...
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
 FUZZTIME  ?= 10s
 
-.PHONY: all build demo test unit setup lint fuzz e2e release clean
+.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-build bench-lock bench-buildkit bases-refresh buildkit
 
 all: build
 
@@ -38,12 +38,33 @@ lint:
 fuzz:
 	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
 	  done; \
 	done
 
 e2e: setup
 	$(GO) test -count=1 -timeout 40m -v ./e2e/...
+
+## Benchmarks: each compares hfpack with a baseline in the same run and
+## prints ratios (timings on a shared machine are noisy; never assert them).
+bench-serve: build
+	@command -v wrk >/dev/null && /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk curl python3-fastapi python3-uvicorn)
+	bash cmd/hfpack-sidecar/bench/bench-serve.sh
+bench-build:
+	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB}
+bench-lock:
+	$(GO) run ./lockfile/bench
+bench-buildkit: setup
+	$(GO) run ./builder/llb/bench
+
+## bases-refresh: re-resolve base image digests and runtime checksums (network).
+bases-refresh:
+	$(GO) generate ./baseimages
+
+## buildkit: build buildkitd and buildctl from the module version in go.mod.
+buildkit:
+	$(GO) run ./e2e/cmd/e2e-prepare -base=false
 
 ## release: static binaries for every platform, and their SHA256SUMS. The
 ## output depends only on the commit and the Go version: two runs give the
