@@ -17,22 +17,28 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/oauth2"
 )
 
 // DefaultArchiveTag is the tag a docker archive records when the target has none.
 const DefaultArchiveTag = "hfpack.local/image:latest"
 
 type options struct {
-	progress  chan<- v1.Update
-	jobs      int
-	keychain  authn.Keychain
-	transport http.RoundTripper
-	backoff   remote.Backoff
+	progress    chan<- v1.Update
+	jobs        int
+	keychain    authn.Keychain
+	keychainSet bool
+	tokenSource oauth2.TokenSource
+	transport   http.RoundTripper
+	backoff     remote.Backoff
+	referrers   []v1.Image
 }
 
 // Option configures Publish.
 type Option func(*options) error
 
+// makeOptions applies opts to the defaults. It returns the options even
+// with an error, so that Publish can close the progress channel.
 func makeOptions(opts []Option) (*options, error) {
 	o := &options{
 		jobs:      4,
@@ -40,10 +46,18 @@ func makeOptions(opts []Option) (*options, error) {
 		transport: remote.DefaultTransport,
 		backoff:   remote.Backoff{Duration: time.Second, Factor: 2, Jitter: 0.1, Steps: 5},
 	}
+	var errs []error
 	for _, opt := range opts {
-		if err := opt(o); err != nil {
-			return nil, err
+		errs = append(errs, opt(o))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return o, err
+	}
+	if o.tokenSource != nil {
+		if o.keychainSet {
+			return o, errors.New("WithKeychain and WithTokenSource both given: choose one")
 		}
+		o.keychain = tokenKeychain{google.NewTokenSourceAuthenticator(oauth2.ReuseTokenSource(nil, o.tokenSource))}
 	}
 	return o, nil
 }
@@ -68,7 +82,7 @@ func WithJobs(n int) Option {
 // WithKeychain replaces the default keychain (docker config and credential
 // helpers, then Google's Application Default Credentials and gcloud).
 func WithKeychain(k authn.Keychain) Option {
-	return func(o *options) error { o.keychain = k; return nil }
+	return func(o *options) error { o.keychain, o.keychainSet = k, true; return nil }
 }
 
 // WithTransport sets the HTTP transport; default remote.DefaultTransport.
@@ -82,9 +96,25 @@ func WithRetryBackoff(b remote.Backoff) Option {
 	return func(o *options) error { o.backoff = b; return nil }
 }
 
+// WithReferrers publishes artifacts that refer to the image (made by
+// NewReferrer, such as its SBOM) with it: pushed to the same repository by
+// digest after the image, or written into the same OCI layout (listed in
+// index.json with their artifactType and no ref name). A docker archive
+// cannot hold them: they are left out. Publish fails with ErrNotReferrer
+// unless each refers to the image.
+func WithReferrers(artifacts ...v1.Image) Option {
+	return func(o *options) error { o.referrers = append(o.referrers, artifacts...); return nil }
+}
+
 // Publish writes img to t and returns its manifest digest.
 func Publish(ctx context.Context, img v1.Image, t Target, opts ...Option) (v1.Hash, error) {
 	o, err := makeOptions(opts)
+	defer func() {
+		// A push that fails before it starts still closes the channel.
+		if t.Kind == Registry && o.progress != nil {
+			close(o.progress)
+		}
+	}()
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -92,9 +122,15 @@ func Publish(ctx context.Context, img v1.Image, t Target, opts ...Option) (v1.Ha
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	refs := make([]v1.Descriptor, len(o.referrers))
+	for i, art := range o.referrers {
+		if refs[i], err = referrerDescriptor(art, digest); err != nil {
+			return v1.Hash{}, err
+		}
+	}
 	switch t.Kind {
 	case OCI:
-		err = writeLayout(ctx, img, t)
+		err = writeLayout(ctx, img, t, o.referrers, refs)
 	case DockerArchive:
 		err = writeArchive(ctx, img, t)
 	case Registry:
@@ -123,15 +159,31 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 			http.StatusInternalServerError, http.StatusBadGateway,
 			http.StatusServiceUnavailable, http.StatusGatewayTimeout),
 	}
+	// The progress channel is closed when the image's push ends, so the
+	// (small) referrers go without it.
+	pushImage := ro
 	if o.progress != nil {
-		ro = append(ro, remote.WithProgress(o.progress))
+		pushImage = append(pushImage[:len(pushImage):len(pushImage)], remote.WithProgress(o.progress))
+		o.progress = nil // remote.Write closes it
 	}
-	return remote.Write(r, img, ro...)
+	if err := remote.Write(r, img, pushImage...); err != nil {
+		return authError(r.Context().RegistryStr(), err)
+	}
+	for _, art := range o.referrers {
+		d, err := art.Digest()
+		if err != nil {
+			return err
+		}
+		if err := remote.Write(r.Context().Digest(d.String()), art, ro...); err != nil {
+			return fmt.Errorf("pushing referrer %s: %w", d, authError(r.Context().RegistryStr(), err))
+		}
+	}
+	return nil
 }
 
 // writeLayout writes an OCI layout holding img into a temporary directory
 // beside dir, then swaps it into place.
-func writeLayout(ctx context.Context, img v1.Image, t Target) error {
+func writeLayout(ctx context.Context, img v1.Image, t Target, arts []v1.Image, descs []v1.Descriptor) error {
 	dir := t.Path
 	ref := t.Ref
 	if ref == "" {
@@ -157,6 +209,14 @@ func writeLayout(ctx context.Context, img v1.Image, t Target) error {
 		"org.opencontainers.image.ref.name": ref,
 	})); err != nil {
 		return err
+	}
+	for i, art := range arts {
+		if err := p.WriteImage(art); err != nil {
+			return err
+		}
+		if err := p.AppendDescriptor(descs[i]); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
