@@ -439,3 +439,56 @@ func TestLockRejectsBadUpgradePackage(t *testing.T) {
 	_, err := lock(t, srv, []string{"app"}, first, lockfile.WithUpgradePackages("not a name"))
 	wantErr(t, err, "not a name")
 }
+
+func TestLockNeverWritesCredentials(t *testing.T) {
+	srv := indextest.NewServer(indextest.WithBasicAuth("deploy", "s3cret"))
+	defer srv.Close()
+	wheel(srv, "app", "1.0")
+	authed := strings.Replace(srv.URL, "http://", "http://deploy:s3cret@", 1)
+	m := newManifest(t, authed, []string{"app"})
+	l, err := lockfile.Lock(context.Background(), m, target, nil, lockOpts(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := pylock.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("s3cret")) || bytes.Contains(b, []byte("deploy@")) {
+		t.Errorf("the lock carries the index credentials:\n%s", b)
+	}
+	if got := l.Packages[0].Index; got != srv.URL {
+		t.Errorf("index = %q, want %q", got, srv.URL)
+	}
+}
+
+func TestLockConcurrentlySharingACache(t *testing.T) {
+	srv := indextest.NewServer()
+	defer srv.Close()
+	wheel(srv, "app", "1.0", "lib>=1", "util")
+	wheel(srv, "lib", "1.0")
+	wheel(srv, "lib", "1.1")
+	wheel(srv, "util", "0.9")
+	cacheDir := t.TempDir()
+	outs := make([][]byte, 4)
+	errs := make(chan error, len(outs))
+	for i := range outs {
+		go func() {
+			l, err := lock(t, srv, []string{"app"}, nil, lockfile.WithCacheDir(cacheDir))
+			if err == nil {
+				outs[i], err = pylock.Marshal(l)
+			}
+			errs <- err
+		}()
+	}
+	for range outs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range outs {
+		if !bytes.Equal(outs[0], outs[i]) {
+			t.Errorf("lock %d differs from lock 0:\n%s", i, cmp.Diff(string(outs[0]), string(outs[i])))
+		}
+	}
+}

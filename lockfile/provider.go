@@ -196,11 +196,10 @@ var sdistExts = []string{".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar
 func sdistVersion(name, filename string) (pep440.Version, bool) {
 	base := path.Base(filename)
 	for _, ext := range sdistExts {
-		stem, ok := strings.CutSuffix(strings.ToLower(base), ext)
-		if !ok {
+		if len(base) < len(ext) || !strings.EqualFold(base[len(base)-len(ext):], ext) {
 			continue
 		}
-		stem = base[:len(stem)]
+		stem := base[:len(base)-len(ext)]
 		i := strings.LastIndexByte(stem, '-')
 		if i <= 0 || index.Normalize(stem[:i]) != index.Normalize(name) {
 			return pep440.Version{}, false

@@ -95,7 +95,7 @@ func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) e
 		return err
 	}
 	m := p.Manifest
-	g.ui.Infof("Resolving %d requirements of %s for %s from %s", len(m.Python.Requirements), m.File, target, index.Redact(m.Python.IndexURL))
+	g.ui.Infof("Resolving %s of %s for %s from %s", plural(len(m.Python.Requirements), "requirement"), m.File, target, index.Redact(m.Python.IndexURL))
 	prog := newProjectProgress(g.ui, p)
 	res, err := p.Relock(cmd.Context(),
 		lockfile.WithCacheDir(f.cacheDir),
@@ -118,9 +118,9 @@ func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) e
 		}
 	}
 	if res.Written {
-		g.ui.Infof("Locked %d packages in %s", len(res.Lock.Packages), p.RelLock())
+		g.ui.Infof("Locked %s in %s", plural(len(res.Lock.Packages), "package"), p.RelLock())
 	} else {
-		g.ui.Infof("%s is up to date (%d packages)", p.RelLock(), len(res.Lock.Packages))
+		g.ui.Infof("%s is up to date (%s)", p.RelLock(), plural(len(res.Lock.Packages), "package"))
 	}
 	r := &LockReport{Lock: p.RelLock(), Target: target.String(), Packages: len(res.Lock.Packages), Changes: res.Changes, Written: res.Written}
 	if r.Changes == nil {
@@ -169,4 +169,12 @@ func (pp *projectProgress) done() {
 	if pp.p != nil {
 		pp.p.Done()
 	}
+}
+
+// plural is "1 package", "2 packages".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -63,7 +63,7 @@ func TestLockExample(t *testing.T) {
 	if got := strings.TrimSpace(stdout); got != lockPath {
 		t.Errorf("stdout = %q, want the lock path %q", got, lockPath)
 	}
-	for _, want := range []string{"+ hfpack-demo-text 1.0.0", "Locked 1 packages"} {
+	for _, want := range []string{"+ hfpack-demo-text 1.0.0", "Locked 1 package in"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, stderr)
 		}
