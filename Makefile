@@ -53,8 +53,8 @@ bench-serve: build
 	bash cmd/hfpack-sidecar/bench/bench-serve.sh
 bench-build:
 	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB}
-bench-lock:
-	$(GO) run ./lockfile/bench
+bench-lock: build
+	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack
 bench-buildkit: setup
 	$(GO) run ./builder/llb/bench
 
