@@ -14,6 +14,9 @@ type Inputs struct {
 	Name string
 	// Base is the image built on.
 	Base BaseInput
+	// Runtime is the Python runtime to add when the base has none; nil
+	// when the base's own Python is used.
+	Runtime *Runtime
 	// Wheels are the locked wheels to install into Base.SitePackages.
 	Wheels []Wheel
 	// ModelDir is the local model directory; empty for none.
@@ -64,6 +67,19 @@ type BaseInput struct {
 	Python string
 	// SitePackages is the site-packages directory in the image.
 	SitePackages string
+}
+
+// Runtime is a relocatable Python (a python-build-standalone install_only
+// build), already downloaded, verified and extracted.
+type Runtime struct {
+	// Dir is the local directory holding the extracted interpreter tree
+	// (bin/, lib/, ...).
+	Dir string
+	// Prefix is where Dir goes in the image: "/opt/hfpack/python".
+	Prefix string
+	// URL and SHA256 name the archive Dir came from; the Plan records them
+	// so a remote builder can fetch it itself.
+	URL, SHA256 string
 }
 
 // Wheel is one locked wheel, already downloaded.

@@ -26,7 +26,7 @@ func modelLayers(h hasher, in Inputs) ([]LayerPlan, error) {
 	if in.ModelDir == "" {
 		return nil, nil
 	}
-	files, err := walkModel(h, in.ModelDir)
+	files, err := walkDir(h, in.ModelDir, ModelImagePath)
 	if err != nil {
 		return nil, err
 	}
@@ -92,18 +92,18 @@ func balance[T any](items []T, n int, size func(T) int64, key func(T) string) []
 	return out
 }
 
-// walkModel lists every file and symlink under dir in sorted order, hashing
-// files in parallel. Symlinks must resolve inside dir; they are kept as
-// relative links.
-func walkModel(h hasher, dir string) ([]FileRef, error) {
+// walkDir lists every file and symlink under dir, placed under the image
+// path dst, in sorted order, hashing files in parallel. Symlinks must resolve
+// inside dir; they are kept as relative links.
+func walkDir(h hasher, dir, dst string) ([]FileRef, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	if root, err = filepath.EvalSymlinks(root); err != nil {
-		return nil, fmt.Errorf("%w: model directory: %w", ErrInvalidInputs, err)
+		return nil, fmt.Errorf("%w: directory for %s: %w", ErrInvalidInputs, dst, err)
 	}
-	base, _ := imagePath(ModelImagePath)
+	base, _ := imagePath(dst)
 	var out []FileRef
 	var modes []fs.FileMode
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -134,7 +134,7 @@ func walkModel(h hasher, dir string) ([]FileRef, error) {
 			modes = append(modes, fi.Mode())
 			return nil
 		default:
-			return fmt.Errorf("%w: model file %s is not a regular file, directory or symlink", ErrInvalidInputs, rel)
+			return fmt.Errorf("%w: %s is not a regular file, directory or symlink", ErrInvalidInputs, p)
 		}
 		modes = append(modes, 0)
 		return nil

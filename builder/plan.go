@@ -27,7 +27,9 @@ type Plan struct {
 	Name            string      `json:"name"`
 	Base            Base        `json:"base"`
 	SourceDateEpoch int64       `json:"sourceDateEpoch"`
-	Layers          []LayerPlan `json:"layers"`
+	// Runtime names the archive of the "python-runtime" layer, when there is one.
+	Runtime *RuntimeRef `json:"runtime,omitempty"`
+	Layers  []LayerPlan `json:"layers"`
 	Config          Config      `json:"config"`
 }
 
@@ -113,6 +115,14 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		Base: Base{Ref: in.Base.Ref, Digest: in.Base.Digest, Platform: "linux/amd64",
 			Python: in.Base.Python, SitePackages: in.Base.SitePackages},
 		SourceDateEpoch: in.SourceDateEpoch,
+	}
+	if in.Runtime != nil {
+		l, err := runtimeLayer(h, *in.Runtime, in.Compression.Code)
+		if err != nil {
+			return nil, err
+		}
+		p.Runtime = &RuntimeRef{URL: in.Runtime.URL, SHA256: in.Runtime.SHA256, Prefix: in.Runtime.Prefix}
+		p.Layers = append(p.Layers, l)
 	}
 	p.Layers = append(p.Layers, sitePackagesLayers(in)...)
 	models, err := modelLayers(h, in)

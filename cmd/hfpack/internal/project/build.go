@@ -121,8 +121,18 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 	for _, e := range sel.Env {
 		env = append(env, e.Name+"="+e.Value)
 	}
+	var runtime *builder.Runtime
+	if rt := sel.Runtime; rt != nil {
+		dir, err := FetchRuntime(ctx, root, rt, nil)
+		if err != nil {
+			return nil, err
+		}
+		logf("python runtime %s", rt.Version)
+		runtime = &builder.Runtime{Dir: dir, Prefix: rt.Prefix, URL: rt.URL, SHA256: rt.SHA256}
+	}
 	pr.Inputs = builder.Inputs{
-		Name: m.Name,
+		Runtime: runtime,
+		Name:    m.Name,
 		Base: builder.BaseInput{
 			Ref:          sel.Base.Ref,
 			Digest:       digest,
