@@ -10,9 +10,14 @@
 //     own wheel installer (package install) from a static hfpack binary
 //     mounted read-only; the wheels are llb.HTTP sources pinned by sha256,
 //     so a remote daemon downloads them itself;
-//   - model, app and sidecar layers are one FileOp each that copies files
-//     from the client's content-addressed local source (LocalFiles, every
-//     file named by its sha256) with fixed modes, owners and times.
+//   - model, app and sidecar layers copy files from the client's
+//     content-addressed local source (LocalFiles, every file named by its
+//     sha256) with fixed modes and owners, then copy that tree once more
+//     with every time set to SOURCE_DATE_EPOCH, directories last.
+//
+// Every entry of every hfpack layer thus carries SOURCE_DATE_EPOCH; the
+// exporter's rewrite-timestamp is on by default all the same, and
+// WithoutTimestampRewrite drops its cost.
 //
 // Lower and Marshal give the canonical bytes (`hfpack build --emit-llb`);
 // Solve runs a build through the BuildKit client.

@@ -132,6 +132,14 @@ func fakeBase() builder.BaseInput {
 		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if installerPath != "" {
+		os.RemoveAll(filepath.Dir(installerPath))
+	}
+	os.Exit(code)
+}
+
 var (
 	installerOnce sync.Once
 	installerPath string

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/tonistiigi/fsutil"
 	"github.com/tonistiigi/fsutil/types"
@@ -52,8 +53,12 @@ func (c *casFS) add(name, src string, mode gofs.FileMode) error {
 
 // Walk implements fsutil.FS.
 func (c *casFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
+	target = strings.Trim(filepath.ToSlash(filepath.Clean(target)), "/")
+	if target == "." {
+		target = ""
+	}
 	for _, name := range c.names {
-		if target != "" && target != "." && target != name {
+		if target != "" && target != name {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -115,4 +120,63 @@ func LocalMounts(p *builder.Plan, installer string, opts ...Option) (map[string]
 		m[LocalInstaller] = bin
 	}
 	return m, nil
+}
+
+// WriteLocals lays out the local sources of p under dir as `buildctl build
+// --local NAME=dir/NAME` reads them (for an --emit-llb definition):
+// dir/LocalFiles/<sha256> and dir/LocalInstaller/InstallerName, hard links
+// to the sources where possible, else copies.
+func WriteLocals(p *builder.Plan, installer, dir string, opts ...Option) error {
+	mounts, err := LocalMounts(p, installer, opts...)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{LocalFiles, LocalInstaller} {
+		cas, ok := mounts[name].(*casFS)
+		if !ok {
+			continue
+		}
+		sub := filepath.Join(dir, name)
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			return err
+		}
+		for _, n := range cas.names {
+			if err := place(cas.files[n], filepath.Join(sub, n)); err != nil {
+				return fmt.Errorf("writing the local source %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func place(f casFile, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return nil // content-addressed: already there
+	}
+	if err := os.Link(f.src, dst); err == nil {
+		return os.Chmod(dst, f.mode)
+	}
+	in, err := os.Open(f.src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(tmp, in)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), f.mode)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
 }

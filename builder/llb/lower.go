@@ -34,9 +34,9 @@ const (
 	localID = "hfpack"
 )
 
-// InstallerArgs are the arguments before the installer's own (install.Args):
-// `hfpack internal install-wheels`.
-var InstallerArgs = []string{"internal", "install-wheels"}
+// installerSubcommand is what the ExecOp runs the installer binary as:
+// `hfpack internal install-wheels ARGS` (see RunInstaller).
+var installerSubcommand = []string{"internal", "install-wheels"}
 
 // ErrUnsupported reports a Plan the LLB backend cannot lower.
 var ErrUnsupported = errors.New("not supported by the buildkit builder")
@@ -109,12 +109,12 @@ func platform(s string) (ocispecs.Platform, error) {
 	if s == "" {
 		s = "linux/amd64"
 	}
-	os, arch, ok := strings.Cut(s, "/")
-	if !ok || os == "" || arch == "" {
+	goos, arch, ok := strings.Cut(s, "/")
+	if !ok || goos == "" || arch == "" {
 		return ocispecs.Platform{}, fmt.Errorf("platform %q is not OS/ARCH", s)
 	}
 	arch, variant, _ := strings.Cut(arch, "/")
-	return ocispecs.Platform{OS: os, Architecture: arch, Variant: variant}, nil
+	return ocispecs.Platform{OS: goos, Architecture: arch, Variant: variant}, nil
 }
 
 // baseState is the base image by digest.
@@ -201,16 +201,19 @@ func wheelLayer(p *builder.Plan, lp builder.LayerPlan, o *options) (llb.State, e
 	if err != nil {
 		return llb.State{}, err
 	}
-	argv := append(append([]string{"/hfpack/" + InstallerName}, InstallerArgs...), args...)
+	argv := append(append([]string{"/hfpack/" + InstallerName}, installerSubcommand...), args...)
 	ro = append(ro, llb.Args(argv))
 	run := llb.Scratch().Run(ro...)
 	return run.AddMount("/out", llb.Scratch()), nil
 }
 
-// filesLayer copies lp's files onto scratch in one FileOp (so one layer):
-// every directory above them first, then each file from LocalFiles by its
-// digest, with the embedded builder's modes, root ownership and the epoch
-// as every modification time.
+// filesLayer lays lp's files out on scratch in one FileOp (every
+// directory above them, then each file from LocalFiles by its digest, with
+// the embedded builder's modes and root ownership), then copies that tree
+// onto scratch in a second FileOp whose copy stamps every entry with the
+// epoch, directories after their contents. The first FileOp's directory
+// times move as files land in them; the copy leaves no time but the
+// epoch, so the layer needs no rewrite-timestamp.
 func filesLayer(lp builder.LayerPlan, epoch time.Time) (llb.State, error) {
 	var sums []string
 	for _, f := range lp.Files {
@@ -241,7 +244,13 @@ func filesLayer(lp builder.LayerPlan, epoch time.Time) (llb.State, error) {
 	if fa == nil {
 		return llb.Scratch(), nil
 	}
-	return llb.Scratch().File(fa, llb.WithCustomName(fmt.Sprintf("hfpack: %s: %d files", lp.Name, len(lp.Files)))), nil
+	name := fmt.Sprintf("hfpack: %s: %d files", lp.Name, len(lp.Files))
+	stage := llb.Scratch().File(fa, llb.WithCustomName(name))
+	return llb.Scratch().File(llb.Copy(stage, "/", "/", &llb.CopyInfo{
+		CopyDirContentsOnly: true,
+		ChownOpt:            root,
+		CreatedTime:         &epoch,
+	}), llb.WithCustomName(name+": fixing times")), nil
 }
 
 // mkdir, symlink and copyFile start a FileAction chain or continue it.

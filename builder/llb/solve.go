@@ -12,12 +12,16 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/docker/cli/cli/config"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	gateway "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/util/progress/progressui"
 	"golang.org/x/sync/errgroup"
 
@@ -31,7 +35,8 @@ type solveOptions struct {
 	exports   []client.ExportEntry
 	base      v1.Image
 	remote    []remote.Option
-	finish    []func() error
+	archives  []*archive
+	keepTimes bool
 }
 
 // SolveOption configures Solve.
@@ -65,6 +70,15 @@ func WithRemoteOptions(ro ...remote.Option) SolveOption {
 	return func(o *solveOptions) error { o.remote = append(o.remote, ro...); return nil }
 }
 
+// WithoutTimestampRewrite drops the exporter's rewrite-timestamp. Every
+// entry hfpack's graph writes already has SOURCE_DATE_EPOCH as its time
+// (the image stays reproducible; its layer bytes differ from a rewritten
+// export's), while the rewrite costs a decompress and recompress of every
+// hfpack layer at every export, cached or not.
+func WithoutTimestampRewrite() SolveOption {
+	return func(o *solveOptions) error { o.keepTimes = true; return nil }
+}
+
 // WithOCILayout writes the image to an OCI image layout at dir (created if
 // missing), tagged tag in its index.
 func WithOCILayout(dir, tag string) SolveOption {
@@ -82,23 +96,43 @@ func WithOCILayout(dir, tag string) SolveOption {
 // named tag; the file appears only when complete.
 func WithDockerArchive(path, tag string) SolveOption {
 	return func(o *solveOptions) error {
-		dir := filepath.Dir(path)
-		f, err := os.CreateTemp(dir, ".tmp-docker-*")
-		if err != nil {
-			return err
-		}
-		tmp := f.Name()
-		f.Close()
+		a := &archive{path: path}
 		o.exports = append(o.exports, client.ExportEntry{
-			Type:  client.ExporterDocker,
-			Attrs: map[string]string{string(exptypes.OptKeyName): tag},
-			Output: func(map[string]string) (io.WriteCloser, error) {
-				return os.Create(tmp)
-			},
+			Type:   client.ExporterDocker,
+			Attrs:  map[string]string{string(exptypes.OptKeyName): tag},
+			Output: a.create,
 		})
-		o.finish = append(o.finish, func() error { return os.Rename(tmp, path) })
+		o.archives = append(o.archives, a)
 		return nil
 	}
+}
+
+// archive is an exporter's output file, written to a temporary name next
+// to path and renamed when the solve succeeds.
+type archive struct {
+	path string
+	tmp  string
+}
+
+func (a *archive) create(map[string]string) (io.WriteCloser, error) {
+	f, err := os.CreateTemp(filepath.Dir(a.path), ".tmp-"+filepath.Base(a.path)+"-*")
+	if err != nil {
+		return nil, err
+	}
+	a.tmp = f.Name()
+	return f, nil
+}
+
+// finish renames the temporary file into place, or removes it after a
+// failed solve.
+func (a *archive) finish(ok bool) error {
+	if a.tmp == "" {
+		return nil
+	}
+	if !ok {
+		return os.Remove(a.tmp)
+	}
+	return os.Rename(a.tmp, a.path)
 }
 
 // WithPush pushes the image to ref; insecure allows plain HTTP (a registry
@@ -135,6 +169,40 @@ func Solve(ctx context.Context, addr string, p *builder.Plan, opts ...SolveOptio
 			return nil, err
 		}
 	}
+	req, err := prepare(ctx, p, o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to buildkitd at %s: %w", addr, err)
+	}
+	defer c.Close()
+	resp, err := run(ctx, c, req, o.progress)
+	for _, a := range o.archives {
+		if ferr := a.finish(err == nil); err == nil && ferr != nil {
+			err = ferr
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		Digest:       resp.ExporterResponse[exptypes.ExporterImageDigestKey],
+		ConfigDigest: resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey],
+	}, nil
+}
+
+// request is everything a solve sends: the graph, the image config, the
+// base's config, and the session's local sources and exports.
+type request struct {
+	def          *llb.Definition
+	config, base []byte
+	opt          client.SolveOpt
+}
+
+// prepare lowers p and computes the image config on the client.
+func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, error) {
 	if o.installer == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -146,67 +214,81 @@ func Solve(ctx context.Context, addr string, p *builder.Plan, opts ...SolveOptio
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := ImageConfig(ctx, p, o.base, o.remote...)
+	base := o.base
+	if base == nil {
+		if base, err = builder.ResolveBase(ctx, p.Base, o.remote...); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := ImageConfig(ctx, p, base)
 	if err != nil {
 		return nil, err
+	}
+	// The base's own config tells the exporter which layers are the
+	// base's: their timestamps are left alone instead of every base layer
+	// being re-read for rewrite-timestamp at every export.
+	baseCfg, err := base.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base's config: %w", err)
 	}
 	mounts, err := LocalMounts(p, o.installer, o.lower...)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(ctx, addr)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to buildkitd at %s: %w", addr, err)
-	}
-	defer c.Close()
-
 	exports := make([]client.ExportEntry, len(o.exports))
 	for i, e := range o.exports {
-		e.Attrs = exportAttrs(e.Attrs, p.SourceDateEpoch)
+		e.Attrs = exportAttrs(e.Attrs, p.SourceDateEpoch, !o.keepTimes)
 		exports[i] = e
 	}
-	so := client.SolveOpt{Exports: exports, LocalMounts: mounts}
+	return &request{def: def, config: cfg, base: baseCfg, opt: client.SolveOpt{
+		Exports:     exports,
+		LocalMounts: mounts,
+		Session: []session.Attachable{
+			// Registry credentials come from the docker config and its
+			// credential helpers, as with buildctl and docker buildx.
+			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+				AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
+			}),
+		},
+	}}, nil
+}
+
+// run solves req through the gateway, so that the result carries the
+// image config for the exporter, forwarding progress to w.
+func run(ctx context.Context, c *client.Client, req *request, w io.Writer) (*client.SolveResponse, error) {
 	build := func(ctx context.Context, gw gateway.Client) (*gateway.Result, error) {
-		res, err := gw.Solve(ctx, gateway.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+		res, err := gw.Solve(ctx, gateway.SolveRequest{Definition: req.def.ToPB(), Evaluate: true})
 		if err != nil {
 			return nil, err
 		}
-		res.AddMeta(exptypes.ExporterImageConfigKey, cfg)
+		res.AddMeta(exptypes.ExporterImageConfigKey, req.config)
+		res.AddMeta(exptypes.ExporterImageBaseConfigKey, req.base)
 		return res, nil
 	}
-
 	ch := make(chan *client.SolveStatus)
 	failed := &failures{}
 	var resp *client.SolveResponse
 	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
 	g.Go(func() error {
 		var err error
-		resp, err = c.Build(ctx, so, "", build, ch)
+		resp, err = c.Build(ctx, req.opt, "", build, ch)
 		return err
 	})
-	g.Go(func() error { return forward(gctx, ch, o.progress, failed) })
+	g.Go(func() error { return forward(gctx, ch, w, failed) })
 	if err := g.Wait(); err != nil {
 		if names := failed.names(); len(names) > 0 {
 			return nil, fmt.Errorf("buildkit: %s: %w", strings.Join(names, "; "), err)
 		}
 		return nil, fmt.Errorf("buildkit: %w", err)
 	}
-	for _, f := range o.finish {
-		if err := f(); err != nil {
-			return nil, err
-		}
-	}
-	return &Result{
-		Digest:       resp.ExporterResponse[exptypes.ExporterImageDigestKey],
-		ConfigDigest: resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey],
-	}, nil
+	return resp, nil
 }
 
 // exportAttrs adds the reproducibility attributes to an exporter's.
-func exportAttrs(in map[string]string, epoch int64) map[string]string {
+func exportAttrs(in map[string]string, epoch int64, rewrite bool) map[string]string {
 	out := map[string]string{
 		string(exptypes.OptKeySourceDateEpoch):  strconv.FormatInt(epoch, 10),
-		string(exptypes.OptKeyRewriteTimestamp): "true",
+		string(exptypes.OptKeyRewriteTimestamp): strconv.FormatBool(rewrite),
 		string(exptypes.OptKeyOCITypes):         "true",
 	}
 	for k, v := range in {

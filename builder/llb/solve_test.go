@@ -2,7 +2,6 @@ package llb_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +9,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/builder/cache"
@@ -104,9 +105,23 @@ func embedded(t *testing.T, p *builder.Plan) v1.Image {
 	return img
 }
 
+// tinyRuntime is an extracted "Python runtime": an interpreter stub, a
+// library file and a symlink, as python-build-standalone lays them out.
+func tinyRuntime(t *testing.T) *builder.Runtime {
+	dir := t.TempDir()
+	writeFile(t, dir, "bin/python3.11", pattern(2000, 5), 0o755)
+	writeFile(t, dir, "lib/python3.11/os.py", []byte("# os\n"), 0o644)
+	if err := os.Symlink("python3.11", filepath.Join(dir, "bin", "python3")); err != nil {
+		t.Fatal(err)
+	}
+	return &builder.Runtime{Dir: dir, Prefix: "/opt/hfpack/python",
+		URL: "https://runtimes.example/cpython-3.11.tar.gz", SHA256: strings.Repeat("c", 64)}
+}
+
 func TestSolveMatchesEmbeddedBuilder(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e.base, e.srv)
+	f.inputs.Runtime = tinyRuntime(t)
 	p := f.plan(t)
 	got, res := e.solve(t, p, f)
 	want := embedded(t, p)
@@ -126,11 +141,13 @@ func TestSolveMatchesEmbeddedBuilder(t *testing.T) {
 		t.Errorf("buildkit image has %d layers, the embedded builder's %d", g, w)
 	}
 	wantFS, gotFS := flatten(t, want), flatten(t, got)
+	t.Logf("buildkit image %s: %d layers, %d paths compared", res.Digest, len(gotCF.RootFS.DiffIDs), len(gotFS))
 	if diff := cmp.Diff(wantFS, gotFS); diff != "" {
 		t.Errorf("unpacked file trees (-embedded +buildkit):\n%s", diff)
 	}
 	for _, p := range []string{"/usr/bin/alpha", "/usr/lib/python3/dist-packages/alpha/cli.py",
-		"/opt/hfpack/model/model.safetensors", "/opt/hfpack/model/sub/config-link.json", builder.SidecarImagePath} {
+		"/opt/hfpack/model/model.safetensors", "/opt/hfpack/model/sub/config-link.json", builder.SidecarImagePath,
+		"/opt/hfpack/python/bin/python3"} {
 		if _, ok := gotFS[p]; !ok {
 			t.Errorf("buildkit image lacks %s", p)
 		}
@@ -141,9 +158,24 @@ func TestSolveMatchesEmbeddedBuilder(t *testing.T) {
 	if _, err := e.bk.Buildctl(t.Context(), nil, "prune", "--all"); err != nil {
 		t.Fatal(err)
 	}
-	_, res2 := e.solve(t, p, f)
+	// The same solve also pushes and writes a docker archive.
+	push := e.reg.Addr + "/hfpack/tiny:latest"
+	archive := filepath.Join(t.TempDir(), "tiny.tar")
+	_, res2 := e.solve(t, p, f, hfllb.WithPush(push, true), hfllb.WithDockerArchive(archive, "tiny:latest"))
 	if res.Digest == "" || res.Digest != res2.Digest {
 		t.Errorf("digest after prune --all: %q, first build %q", res2.Digest, res.Digest)
+	}
+	ref, err := name.ParseReference(push)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := remote.Head(ref); err != nil {
+		t.Errorf("pushed image: %v", err)
+	} else if d.Digest.String() != res.Digest {
+		t.Errorf("pushed %s, want %s", d.Digest, res.Digest)
+	}
+	if fi, err := os.Stat(archive); err != nil || fi.Size() == 0 {
+		t.Errorf("docker archive not written: %v", err)
 	}
 }
 
@@ -155,17 +187,12 @@ func TestBuildctlSolvesEmittedDefinition(t *testing.T) {
 	if _, err := hfllb.Emit(t.Context(), &def, p, hfllb.WithWheelURLs(f.url)); err != nil {
 		t.Fatal(err)
 	}
-	// The local sources as a user would pass them to buildctl: the plan's
-	// files named by sha256, and the installer binary.
-	files, bin := t.TempDir(), t.TempDir()
-	for _, lp := range p.Layers {
-		for _, fr := range lp.Files {
-			if fr.Linkname == "" {
-				copyFile(t, fr.Source, filepath.Join(files, fr.SHA256))
-			}
-		}
+	// The local sources as a user passes them to buildctl.
+	locals := t.TempDir()
+	if err := hfllb.WriteLocals(p, installer(t), locals, hfllb.WithWheelURLs(f.url)); err != nil {
+		t.Fatal(err)
 	}
-	copyFile(t, installer(t), filepath.Join(bin, hfllb.InstallerName))
+	files, bin := filepath.Join(locals, hfllb.LocalFiles), filepath.Join(locals, hfllb.LocalInstaller)
 	out := filepath.Join(t.TempDir(), "image.tar")
 	if _, err := e.bk.Buildctl(t.Context(), &def, "build",
 		"--local", hfllb.LocalFiles+"="+files, "--local", hfllb.LocalInstaller+"="+bin,
@@ -198,20 +225,32 @@ func TestSolveChecksumMismatchNamesWheel(t *testing.T) {
 	t.Logf("error: %v", err)
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, fi.Mode().Perm()); err != nil {
-		t.Fatal(err)
+func TestSolveWheelsWithoutURLsFromLocalFiles(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, nil) // no server: the wheels have no URL
+	p := f.plan(t)
+	noURL := hfllb.WithLowerOptions(hfllb.WithWheelURLs(func(builder.WheelRef) string { return "" }))
+	got, _ := e.solve(t, p, f, noURL)
+	if diff := cmp.Diff(flatten(t, embedded(t, p)), flatten(t, got)); diff != "" {
+		t.Errorf("unpacked file trees (-embedded +buildkit):\n%s", diff)
 	}
 }
 
-// keep context imported for helpers that take one.
-var _ = context.Background
+// Every file the graph writes already carries the epoch, so even without
+// the exporter's rewrite-timestamp a rebuild from nothing is identical.
+func TestSolveWithoutTimestampRewriteIsReproducible(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, e.srv)
+	p := f.plan(t)
+	img, first := e.solve(t, p, f, hfllb.WithoutTimestampRewrite())
+	if diff := cmp.Diff(flatten(t, embedded(t, p)), flatten(t, img)); diff != "" {
+		t.Errorf("unpacked file trees (-embedded +buildkit):\n%s", diff)
+	}
+	if _, err := e.bk.Buildctl(t.Context(), nil, "prune", "--all"); err != nil {
+		t.Fatal(err)
+	}
+	_, second := e.solve(t, p, f, hfllb.WithoutTimestampRewrite())
+	if first.Digest != second.Digest {
+		t.Errorf("digest after prune --all: %s, first build %s", second.Digest, first.Digest)
+	}
+}

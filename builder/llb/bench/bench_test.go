@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/builder/cache"
+	hfllb "github.com/hfpack/hfpack/builder/llb"
+	"github.com/hfpack/hfpack/e2e/harness"
+	"github.com/hfpack/hfpack/lockfile/indextest"
+)
+
+var (
+	nWheels = flag.Int("wheels", 6, "number of wheels")
+	wheelMB = flag.Int("wheel-mb", 16, "total size of the wheels' files, MB")
+	modelMB = flag.Int("model-mb", 32, "size of the model weights, MB")
+)
+
+const epoch = 1700000000
+
+// text returns n bytes of deterministic Python-source-like text.
+func text(n int, seed int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "def f_%d_%d(x):\n    return x * %d + %q\n", seed, i, i*7919%1000, "abcdefghij"[i%10:])
+	}
+	return b.Bytes()[:n]
+}
+
+// weights returns n bytes of incompressible data.
+func weights(n int) []byte {
+	b := make([]byte, n)
+	x := uint64(88172645463325252)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b[i] = byte(x)
+	}
+	return b
+}
+
+func write(b *testing.B, p string, data []byte, mode os.FileMode) string {
+	b.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, mode); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func hexSHA(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// project writes the fixture under dir, laid out both for hfpack (Inputs)
+// and as a Docker build context (dir/context with a Dockerfile).
+func project(b *testing.B, dir string, base builder.BaseInput, baseRef string, srv *indextest.Server) (builder.Inputs, map[string]string) {
+	ctx := filepath.Join(dir, "context")
+	in := builder.Inputs{Name: "bench", Base: base, SourceDateEpoch: epoch, LargeFile: 8 << 20}
+	urls := map[string]string{}
+	per := *wheelMB << 20 / *nWheels
+	for i := range *nWheels {
+		spec := indextest.WheelSpec{Name: fmt.Sprintf("pkg%d", i), Version: "1.0"}
+		for j := 0; j*(256<<10) < per; j++ {
+			spec.Files = append(spec.Files, indextest.WheelFile{Path: fmt.Sprintf("pkg%d/m%d.py", i, j), Data: text(256<<10, i*1000+j)})
+		}
+		data := indextest.MustBuildWheel(spec)
+		fn := spec.Filename()
+		p := write(b, filepath.Join(ctx, "wheels", fn), data, 0o644)
+		srv.AddFile(spec.Name, fn, data)
+		urls[hexSHA(data)] = srv.FileURL(fn)
+		in.Wheels = append(in.Wheels, builder.Wheel{Name: spec.Name, Version: "1.0", Filename: fn, Path: p, SHA256: hexSHA(data), Size: int64(len(data))})
+	}
+	in.ModelDir = filepath.Join(ctx, "model")
+	write(b, filepath.Join(in.ModelDir, "model.safetensors"), weights(*modelMB<<20), 0o644)
+	write(b, filepath.Join(in.ModelDir, "config.json"), []byte(`{"hidden":8}`), 0o644)
+	h := write(b, filepath.Join(ctx, "app", "handler.py"), []byte("def predict(x):\n    return x\n"), 0o644)
+	in.AppFiles = []builder.File{{Path: "/opt/hfpack/worker/handler.py", Source: h, Mode: 0o644}}
+	in.SidecarPath = write(b, filepath.Join(ctx, "hfpack-sidecar"), weights(4<<20), 0o755)
+	dockerfile := fmt.Sprintf(`# syntax-free: the daemon's built-in dockerfile.v0 frontend
+FROM %s
+RUN --mount=type=bind,source=wheels,target=/tmp/wheels python3 -m pip install --no-index --no-deps --no-compile --break-system-packages /tmp/wheels/*.whl
+COPY model/ /opt/hfpack/model/
+COPY app/ /opt/hfpack/worker/
+COPY hfpack-sidecar /usr/local/bin/hfpack-sidecar
+USER 1000:1000
+ENTRYPOINT ["/usr/local/bin/hfpack-sidecar"]
+`, baseRef)
+	write(b, filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644)
+	return in, urls
+}
+
+func installer(b *testing.B) string {
+	p := filepath.Join(b.TempDir(), "hfpack-install")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", p, "github.com/hfpack/hfpack/builder/llb/internal/cmd/hfpack-install")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building the installer: %v\n%s", err, out)
+	}
+	return p
+}
+
+func timeIt(b *testing.B, f func() error) time.Duration {
+	b.Helper()
+	start := time.Now()
+	if err := f(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+func BenchmarkBuildKit(b *testing.B) {
+	reg := harness.StartRegistry(b)
+	bk := harness.StartBuildKit(b, harness.WithInsecureRegistry(reg.Addr))
+	spec := harness.DefaultBase()
+	spec.Packages = append(spec.Packages, "python3-pip") // for the Dockerfile's pip
+	bimg := harness.Base(b, spec)
+	ref := bimg.Push(b, reg, "bench/base")
+	cf, err := bimg.Image.ConfigFile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := indextest.NewServer()
+	b.Cleanup(srv.Close)
+	base := builder.BaseInput{Ref: ref.Context().String(), Digest: ref.DigestStr(), Env: cf.Config.Env,
+		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"}
+	dir := b.TempDir()
+	in, urls := project(b, dir, base, ref.String(), srv)
+	plan, err := builder.NewPlan(context.Background(), in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	edits := 0
+	// edit changes the handler (a one-line code change) and re-plans.
+	edit := func() {
+		edits++
+		write(b, in.AppFiles[0].Source, fmt.Appendf(nil, "def predict(x):\n    return x  # v%d\n", edits), 0o644)
+		if plan, err = builder.NewPlan(context.Background(), in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	inst := installer(b)
+	ctx := context.Background()
+	prune := func() error { _, err := bk.Buildctl(ctx, nil, "prune", "--all"); return err }
+
+	llbBuild := func(extra ...hfllb.SolveOption) func() error {
+		return func() error {
+			opts := append([]hfllb.SolveOption{hfllb.WithInstaller(inst), hfllb.WithOCILayout(b.TempDir(), "bench:latest"),
+				hfllb.WithLowerOptions(hfllb.WithWheelURLs(func(w builder.WheelRef) string { return urls[w.SHA256] }))}, extra...)
+			_, err := hfllb.Solve(ctx, bk.Addr, plan, opts...)
+			return err
+		}
+	}
+	dockerBuild := func() error {
+		c := filepath.Join(dir, "context")
+		_, err := bk.Buildctl(ctx, nil, "build", "--frontend", "dockerfile.v0",
+			"--local", "context="+c, "--local", "dockerfile="+c,
+			"--opt", fmt.Sprintf("build-arg:SOURCE_DATE_EPOCH=%d", epoch),
+			"--output", "type=oci,dest="+filepath.Join(b.TempDir(), "image.tar")+",rewrite-timestamp=true")
+		return err
+	}
+	cacheDir := b.TempDir()
+	embedded := func() error {
+		c, err := cache.Open(cacheDir)
+		if err != nil {
+			return err
+		}
+		img, err := builder.Build(ctx, plan, builder.WithCache(c))
+		if err != nil {
+			return err
+		}
+		p, err := layout.Write(b.TempDir(), empty.Index)
+		if err != nil {
+			return err
+		}
+		return p.AppendImage(img)
+	}
+
+	type row struct {
+		name             string
+		cold, warm, edit time.Duration
+	}
+	var rows []row
+	for _, s := range []struct {
+		name  string
+		build func() error
+	}{
+		{"hfpack LLB on buildkitd", llbBuild()},
+		{"Dockerfile + pip on buildkitd", dockerBuild},
+		{"hfpack LLB, no timestamp rewrite", llbBuild(hfllb.WithoutTimestampRewrite())},
+	} {
+		if err := prune(); err != nil {
+			b.Fatal(err)
+		}
+		cold := timeIt(b, s.build)
+		warm := timeIt(b, s.build)
+		edit()
+		rows = append(rows, row{s.name, cold, warm, timeIt(b, s.build)})
+	}
+	cold := timeIt(b, embedded)
+	warm := timeIt(b, embedded)
+	edit()
+	rows = append(rows, row{"hfpack embedded builder", cold, warm, timeIt(b, embedded)})
+	embeddedRow := rows[3]
+
+	llbRow, dock := rows[0], rows[1]
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nbench-buildkit: %d wheels (%d MB of files), %d MB of weights, 1 base with pip; cold = after buildctl prune --all (embedded: empty cache)\n",
+		*nWheels, *wheelMB, *modelMB)
+	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "builder\tcold\twarm\thandler edit\tcold vs Dockerfile\twarm vs Dockerfile\tedit vs Dockerfile")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%.2fs\t%.2fs\t%.2fs\t%.2fx\t%.2fx\t%.2fx\n", r.name, r.cold.Seconds(), r.warm.Seconds(), r.edit.Seconds(),
+			dock.cold.Seconds()/r.cold.Seconds(), dock.warm.Seconds()/r.warm.Seconds(), dock.edit.Seconds()/r.edit.Seconds())
+	}
+	tw.Flush()
+	fmt.Fprintf(&out, "(ratios > 1: faster than the Dockerfile; embedded vs hfpack LLB: cold %.2fx, warm %.2fx, edit %.2fx)\n",
+		llbRow.cold.Seconds()/embeddedRow.cold.Seconds(), llbRow.warm.Seconds()/embeddedRow.warm.Seconds(), llbRow.edit.Seconds()/embeddedRow.edit.Seconds())
+	fmt.Print(out.String())
+	b.ReportMetric(dock.cold.Seconds()/llbRow.cold.Seconds(), "llb-cold-speedup")
+	b.ReportMetric(dock.warm.Seconds()/llbRow.warm.Seconds(), "llb-warm-speedup")
+}
