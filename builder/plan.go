@@ -23,14 +23,14 @@ const PlanVersion = 1
 // first) with their contents and cache keys, and its config. It marshals to
 // stable JSON (`hfpack build --plan`).
 type Plan struct {
-	Version         int         `json:"version"`
-	Name            string      `json:"name"`
-	Base            Base        `json:"base"`
-	SourceDateEpoch int64       `json:"sourceDateEpoch"`
+	Version         int    `json:"version"`
+	Name            string `json:"name"`
+	Base            Base   `json:"base"`
+	SourceDateEpoch int64  `json:"sourceDateEpoch"`
 	// Runtime names the archive of the "python-runtime" layer, when there is one.
 	Runtime *RuntimeRef `json:"runtime,omitempty"`
 	Layers  []LayerPlan `json:"layers"`
-	Config          Config      `json:"config"`
+	Config  Config      `json:"config"`
 }
 
 // Base is the image a Plan builds on, pinned by digest.
