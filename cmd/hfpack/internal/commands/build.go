@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,7 @@ type BuildResult struct {
 	Base     string        `json:"base"`
 	Lock     string        `json:"lockDigest"`
 	Layers   []BuildLayer  `json:"layers"`
+	SBOM     *SBOMResult   `json:"sbom,omitempty"`
 	Warnings []string      `json:"warnings,omitempty"`
 	Plan     *builder.Plan `json:"-"`
 }
@@ -50,6 +52,10 @@ type buildFlags struct {
 	codeComp    string
 	weightsComp string
 	verify      string
+	sbom        bool
+	emitLLB     string
+	builder     string
+	bkAddr      string
 }
 
 func newBuild(g *globals) *cobra.Command {
@@ -80,7 +86,11 @@ manifest. The digest is printed on stdout.`,
 	fl.StringVar(&f.sidecar, "sidecar", "", "the linux/amd64 hfpack-sidecar binary (default: beside hfpack)")
 	fl.StringVar(&f.codeComp, "code-compression", "", "compression of code layers: gzip (default), zstd or none")
 	fl.StringVar(&f.weightsComp, "weights-compression", "", "compression of model layers: none (default), zstd or gzip")
-	fl.StringVar(&f.verify, "verify", "", "rebuild and fail unless the image digest equals this one (sha256:...)")
+	fl.StringVar(&f.emitLLB, "emit-llb", "", "write the BuildKit LLB definition (canonical protobuf) to FILE or - and stop")
+	fl.StringVar(&f.builder, "builder", builderEmbedded, "embedded (no daemon) or buildkit")
+	fl.StringVar(&f.bkAddr, "buildkit-addr", os.Getenv("BUILDKIT_HOST"), "BuildKit daemon address for --builder buildkit (default $BUILDKIT_HOST)")
+	fl.BoolVar(&f.sbom, "sbom", true, "attach a CycloneDX SBOM of the locked packages to pushed images and OCI layouts")
+	fl.StringVar(&f.verify, "verify", "", "rebuild and fail unless the image digest equals this one: sha256:..., or REPO@sha256:... or oci:DIR@sha256:... to name differing layers")
 	return cmd
 }
 
@@ -89,9 +99,17 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if err != nil {
 		return err
 	}
+	if f.builder != builderEmbedded && f.builder != builderBuildKit {
+		return usageError{fmt.Errorf("--builder %q: want embedded or buildkit", f.builder)}
+	}
 	comp, err := f.compression()
 	if err != nil {
 		return err
+	}
+	if f.verify != "" {
+		if _, err := parseVerify(f.verify); err != nil {
+			return err // a usage error, before the build
+		}
 	}
 	p, err := project.Open(manifestPath)
 	if err != nil {
@@ -138,6 +156,12 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 		enc.SetIndent("", "  ")
 		return enc.Encode(plan)
 	}
+	if f.emitLLB != "" {
+		return emitLLB(ctx, g, p, plan, f.emitLLB)
+	}
+	if f.builder == builderBuildKit {
+		return buildWithBuildKit(ctx, g, p, pr, plan, f.bkAddr, targets, f.digestFile)
+	}
 	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
 	var report builder.Report
 	img, err := builder.Build(ctx, plan, append(opts, builder.WithReport(&report))...)
@@ -153,10 +177,18 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 		res.Layers = append(res.Layers, BuildLayer{Name: l.Name, Digest: l.Digest.String(), Size: l.Size, Cached: l.Cached})
 	}
 	if f.verify != "" {
-		return verifyDigest(g, f.verify, digest, res)
+		return verifyDigest(ctx, g, f.verify, img, digest, res)
+	}
+	var referrers []v1.Image
+	if f.sbom {
+		art, sr, err := sbomArtifact(p, img, epoch)
+		if err != nil {
+			return err
+		}
+		referrers, res.SBOM = []v1.Image{art}, sr
 	}
 	for _, t := range targets {
-		if err := publishOne(ctx, g, img, t); err != nil {
+		if err := publishOne(ctx, g, img, t, referrers...); err != nil {
 			return err
 		}
 		res.Outputs = append(res.Outputs, t.String())
@@ -201,7 +233,11 @@ func (f *buildFlags) targets() ([]publish.Target, error) {
 		ts = append(ts, t)
 	}
 	if f.push != "" {
-		t, err := publish.Parse("registry:" + f.push)
+		push := f.push
+		if r, err := name.ParseReference(push); err == nil {
+			push = r.Name() // REPO alone means REPO:latest, as with docker push and ko
+		}
+		t, err := publish.Parse("registry:" + push)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("--push: %w", err)}
 		}
@@ -228,8 +264,11 @@ func (f *buildFlags) compression() (builder.Compression, error) {
 	return c, nil
 }
 
-func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target) error {
+func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target, referrers ...v1.Image) error {
 	var opts []publish.Option
+	if len(referrers) > 0 && t.Kind != publish.DockerArchive {
+		opts = append(opts, publish.WithReferrers(referrers...))
+	}
 	if t.Kind == publish.Registry {
 		ch := make(chan v1.Update, 64)
 		opts = append(opts, publish.WithProgress(ch))
@@ -256,14 +295,6 @@ func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target)
 	g.ui.Infof("writing %s", t)
 	_, err := publish.Publish(ctx, img, t, opts...)
 	return err
-}
-
-func verifyDigest(g *globals, want string, got v1.Hash, res *BuildResult) error {
-	if got.String() == want {
-		g.ui.Infof("verified: the rebuild has digest %s", got)
-		return g.ui.Result(res, func(w io.Writer) error { _, err := fmt.Fprintln(w, got); return err })
-	}
-	return fmt.Errorf("verification failed: the rebuild has digest %s, not %s", got, want)
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename.

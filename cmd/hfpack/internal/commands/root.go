@@ -92,6 +92,8 @@ digest, and a Go sidecar that speaks the Vertex custom-container contract.`,
 		newBases(g),
 		newVertexSpec(g),
 		newVersion(g),
+		newInternal(),
+		newSmoke(g),
 	)
 	return root
 }

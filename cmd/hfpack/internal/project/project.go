@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/lockfile/pylock"
@@ -97,7 +101,10 @@ func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 	ref := p.Manifest.Image.Base
 	dir, ok := strings.CutPrefix(ref, "oci-layout:")
 	if !ok {
-		return nil, nil
+		if ref == "" {
+			return nil, nil
+		}
+		return registryConfig(ref)
 	}
 	dir, digest, _ := strings.Cut(dir, "@")
 	if !filepath.IsAbs(dir) {
@@ -113,6 +120,25 @@ func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading base image config: %w", err)
+	}
+	return &baseimages.ImageConfig{Env: cf.Config.Env, Labels: cf.Config.Labels}, nil
+}
+
+// registryConfig reads the config of a registry base (REF@sha256:...), so its
+// labels (Python, glibc) count as an OCI layout's do.
+func registryConfig(ref string) (*baseimages.ImageConfig, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("[image] base %q: %w", ref, err)
+	}
+	kc := authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain)
+	img, err := remote.Image(r, remote.WithAuthFromKeychain(kc))
+	if err != nil {
+		return nil, fmt.Errorf("reading base image %s: %w", ref, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading base image config of %s: %w", ref, err)
 	}
 	return &baseimages.ImageConfig{Env: cf.Config.Env, Labels: cf.Config.Labels}, nil
 }
