@@ -90,6 +90,13 @@ func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) 
 	if err != nil {
 		return nil, err
 	}
+	root, err := project.CacheRoot(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.CheckModelPinned(root); err != nil {
+		return nil, err
+	}
 	r.Model = mr
 	r.add("model", "%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))
 	r.Warnings = append(r.Warnings, mr.Warnings...)

@@ -203,3 +203,21 @@ func serveExampleIndex(m *testing.M) int {
 	defer srv.Close()
 	return m.Run()
 }
+
+func TestModelChangeNeedsRelock(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "examples", "sst2")
+	dir := t.TempDir()
+	copyDir(t, example, dir)
+	manifest := filepath.Join(dir, "hfpack.toml")
+	cache := t.TempDir()
+	if code, _, stderr := run(t, "check", "--cache-dir", cache, manifest); code != ExitOK {
+		t.Fatalf("check of an unchanged copy: exit %d: %s", code, stderr)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "model", "vocab.txt"), []byte("[PAD]\n[UNK]\nchanged\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "check", "--cache-dir", cache, manifest)
+	if code != ExitFailure || !strings.Contains(stderr, "vocab.txt changed") || !strings.Contains(stderr, "run hfpack lock") {
+		t.Errorf("check after a model change: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -22,8 +22,10 @@ import (
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
 	sidecarconfig "github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/config"
+	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/cache"
 	"github.com/hfpack/hfpack/lockfile/index"
+	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/templates"
 )
 
@@ -87,6 +89,9 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 	}
 	root, err := CacheRoot(o.CacheDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.CheckModelPinned(root); err != nil {
 		return nil, err
 	}
 	wheels, err := p.FetchWheels(ctx, root, logf)
@@ -201,7 +206,7 @@ func (p *Project) CheckModel() (*modelcheck.Report, error) {
 
 // Source opens the manifest's indexes with the cache under root.
 func (p *Project) Source(root string) (*index.Multi, error) {
-	c, err := cache.Open(filepath.Join(root, "index"))
+	c, err := cache.Open(root) // the same cache hfpack lock fills
 	if err != nil {
 		return nil, err
 	}
@@ -381,4 +386,49 @@ func FindSidecar() (string, error) {
 		}
 	}
 	return "", errors.New("hfpack-sidecar not found beside hfpack: build both with make build, or pass --sidecar PATH (a static linux/amd64 binary)")
+}
+
+// ErrModelChanged reports model files that differ from the ones the lock pinned.
+var ErrModelChanged = errors.New("model changed since the lock")
+
+// CheckModelPinned compares the model directory with the files and hashes
+// the lock recorded, so the image holds exactly the model that was locked.
+// Hashes are remembered by size and mtime under root: a rebuild rehashes
+// nothing that did not change.
+func (p *Project) CheckModelPinned(root string) error {
+	if p.Lock == nil || p.Lock.HFPack == nil || len(p.Lock.HFPack.ModelFiles) == 0 {
+		return nil
+	}
+	got, err := lockfile.HashModelFiles(p.Manifest.ModelDir(), root)
+	if err != nil {
+		return fmt.Errorf("hashing the model: %w", err)
+	}
+	want := map[string]pylock.ModelFile{}
+	for _, f := range p.Lock.HFPack.ModelFiles {
+		want[f.Path] = f
+	}
+	var diffs []string
+	for _, f := range got {
+		w, ok := want[f.Path]
+		switch {
+		case !ok:
+			diffs = append(diffs, f.Path+" is new")
+		case w.SHA256 != f.SHA256 || w.Size != f.Size:
+			diffs = append(diffs, f.Path+" changed")
+		}
+		delete(want, f.Path)
+	}
+	for _, f := range p.Lock.HFPack.ModelFiles {
+		if _, gone := want[f.Path]; gone {
+			diffs = append(diffs, f.Path+" is missing")
+		}
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	if len(diffs) > 5 {
+		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
+	}
+	return fmt.Errorf("%w: %s (pinned in %s): run hfpack lock %s to pin the new model, or restore it",
+		ErrModelChanged, strings.Join(diffs, ", "), p.RelLock(), p.Manifest.File)
 }
