@@ -55,8 +55,12 @@ bench-build:
 	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB}
 bench-lock: build
 	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack
+BENCH_WHEELS ?= 6
+BENCH_WHEEL_MB ?= 16
+BENCH_MODEL_MB ?= 32
 bench-buildkit: setup
-	$(GO) run ./builder/llb/bench
+	$(GO) test ./builder/llb/bench -run '^$$' -bench BuildKit -benchtime 1x -timeout 30m \
+	  -args -wheels $(BENCH_WHEELS) -wheel-mb $(BENCH_WHEEL_MB) -model-mb $(BENCH_MODEL_MB)
 
 ## bases-refresh: re-resolve base image digests and runtime checksums (network).
 bases-refresh:
