@@ -229,7 +229,7 @@ func (ts Toolset) start(b *bundle, env []string, logs io.Writer) (*container, er
 		logs: &tail{w: logs}, exited: make(chan struct{})}
 	c.cmd = exec.Command(ts.Runc, "--root", c.state, "run", "--bundle", b.dir, c.id)
 	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	c.cmd.SysProcAttr = dieWithParent()
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting runc: %w", err)
 	}
