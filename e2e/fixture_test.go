@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/hfpack/hfpack/e2e/harness"
+	"github.com/hfpack/hfpack/examples/sst2/demoindex"
 	"github.com/hfpack/hfpack/lockfile/indextest"
 )
 
@@ -28,29 +28,9 @@ const (
 // as examples/sst2/gen serves it.
 func demoWheel(t testing.TB) indextest.WheelSpec {
 	t.Helper()
-	spec := indextest.WheelSpec{
-		Name:           "hfpack-demo-text",
-		Version:        "1.0.0",
-		Summary:        "Tokenizer for the hfpack sst2 example (imported as demo_text)",
-		RequiresPython: ">=3.8",
-		TopLevel:       []string{"demo_text"},
-		ConsoleScripts: map[string]string{"demo-tokenize": "demo_text:main"},
-	}
-	src := filepath.Join(repoRoot, "examples", "sst2", "packages", "hfpack-demo-text")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(p, ".pyc") {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		spec.Files = append(spec.Files, indextest.WheelFile{Path: filepath.ToSlash(rel), Data: b})
-		return nil
-	})
+	spec, err := demoindex.Wheel()
 	if err != nil {
-		t.Fatalf("reading the example's package: %v", err)
+		t.Fatal(err)
 	}
 	return spec
 }
