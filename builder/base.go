@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // OCILayoutPrefix marks a base read from a local OCI image layout.
@@ -28,7 +29,7 @@ func ResolveBase(ctx context.Context, b Base, ro ...remote.Option) (v1.Image, er
 		return nil, fmt.Errorf("base %s: digest %q: %w", b.Ref, b.Digest, err)
 	}
 	if dir, ok := strings.CutPrefix(b.Ref, OCILayoutPrefix); ok {
-		return layoutImage(dir, h)
+		return LayoutImage(dir, h.String())
 	}
 	ref, err := name.ParseReference(b.Ref)
 	if err != nil {
@@ -46,8 +47,10 @@ func ResolveBase(ctx context.Context, b Base, ro ...remote.Option) (v1.Image, er
 	return img, nil
 }
 
-// layoutImage reads the image or index with digest h from an OCI layout.
-func layoutImage(dir string, h v1.Hash) (v1.Image, error) {
+// LayoutImage reads the image with the given digest from the OCI layout at
+// dir, choosing linux/amd64 when the digest names an index. An empty digest
+// means the layout's only image (artifacts such as SBOMs aside).
+func LayoutImage(dir, digest string) (v1.Image, error) {
 	p, err := layout.FromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading base layout %s: %w", dir, err)
@@ -60,20 +63,37 @@ func layoutImage(dir string, h v1.Hash) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading base layout %s: %w", dir, err)
 	}
+	var found []v1.Descriptor
 	for _, d := range im.Manifests {
-		if d.Digest != h {
-			continue
+		if (digest == "" && !isArtifact(d)) || d.Digest.String() == digest {
+			found = append(found, d)
 		}
-		if d.MediaType.IsIndex() {
-			child, err := ii.ImageIndex(h)
-			if err != nil {
-				return nil, err
-			}
-			return pickPlatform(child)
-		}
-		return ii.Image(h)
 	}
-	return nil, fmt.Errorf("base layout %s has no image %s", dir, h)
+	switch {
+	case len(found) == 0 && digest != "":
+		return nil, fmt.Errorf("base layout %s has no image %s", dir, digest)
+	case len(found) != 1:
+		return nil, fmt.Errorf("base layout %s holds %d images: name one with oci-layout:PATH@sha256:...", dir, len(found))
+	}
+	if found[0].MediaType.IsIndex() {
+		child, err := ii.ImageIndex(found[0].Digest)
+		if err != nil {
+			return nil, err
+		}
+		return pickPlatform(child)
+	}
+	return ii.Image(found[0].Digest)
+}
+
+// isArtifact tells an artifact (an SBOM, a signature) from an image in a
+// layout's index: go-containerregistry records an image's config media type
+// as its artifactType, an artifact its own type.
+func isArtifact(d v1.Descriptor) bool {
+	switch types.MediaType(d.ArtifactType) {
+	case "", types.OCIConfigJSON, types.DockerConfigJSON:
+		return false
+	}
+	return true
 }
 
 func pickPlatform(ii v1.ImageIndex) (v1.Image, error) {

@@ -12,10 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/google"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/lockfile/tags"
 	"github.com/hfpack/hfpack/manifest"
@@ -175,31 +175,4 @@ func (p *Project) SelectBase() (baseimages.Selection, error) {
 
 // LayoutImage opens the image in an OCI layout: the one with digest, or the
 // only image when digest is empty.
-func LayoutImage(dir, digest string) (v1.Image, error) {
-	lp, err := layout.FromPath(dir)
-	if err != nil {
-		return nil, fmt.Errorf("opening base OCI layout %s: %w", dir, err)
-	}
-	idx, err := lp.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("reading base OCI layout %s: %w", dir, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading base OCI layout %s: %w", dir, err)
-	}
-	var candidates []string
-	for _, d := range im.Manifests {
-		if digest == "" || d.Digest.String() == digest {
-			candidates = append(candidates, d.Digest.String())
-		}
-	}
-	if len(candidates) != 1 {
-		return nil, fmt.Errorf("base OCI layout %s holds %d images matching %q: name one with oci-layout:PATH@sha256:...", dir, len(candidates), digest)
-	}
-	h, err := v1.NewHash(candidates[0])
-	if err != nil {
-		return nil, err
-	}
-	return lp.Image(h)
-}
+func LayoutImage(dir, digest string) (v1.Image, error) { return builder.LayoutImage(dir, digest) }
