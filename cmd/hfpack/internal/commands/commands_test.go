@@ -221,3 +221,33 @@ func TestModelChangeNeedsRelock(t *testing.T) {
 		t.Errorf("check after a model change: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestCheckOffline(t *testing.T) {
+	example := filepath.Join(repoRoot(t), "examples", "sst2")
+	dir := t.TempDir()
+	copyDir(t, example, dir)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	// The wheel's host is down and nothing is cached: as on a fresh
+	// machine with the demo's index not running.
+	lock := filepath.Join(dir, "pylock.toml")
+	b, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.ReplaceAll(string(b), `url = "http://127.0.0.1:8765/`, `url = "http://`+closed+`/`))
+	if err := os.WriteFile(lock, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "check", "--cache-dir", t.TempDir(), filepath.Join(dir, "hfpack.toml"))
+	if code != ExitOK {
+		t.Fatalf("check offline: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "imports      handler.py: not checked") || !strings.Contains(stdout, "warning: imports of handler.py not checked") {
+		t.Errorf("check offline output:\n%s", stdout)
+	}
+}
