@@ -37,6 +37,7 @@ type options struct {
 	progress    func(project string)
 	warn        func(msg string)
 	noModel     bool
+	modelHasher FileHasher
 }
 
 // WithSource resolves from src instead of the manifest's indexes.
@@ -78,6 +79,10 @@ func WithWarnings(fn func(msg string)) Option { return func(o *options) { o.warn
 
 // WithoutModelFiles leaves [[tool.hfpack.model-files]] out of the lock.
 func WithoutModelFiles() Option { return func(o *options) { o.noModel = true } }
+
+// WithModelHasher hashes the model files with h (for example the build's
+// file-hash cache) instead of the lock's own cache.
+func WithModelHasher(h FileHasher) Option { return func(o *options) { o.modelHasher = h } }
 
 // Lock resolves the manifest's requirements for target and returns the
 // lock to write beside it. Versions in prev (an earlier lock, or nil) are
@@ -141,7 +146,13 @@ func Lock(ctx context.Context, m *manifest.Manifest, target tags.Target, prev *p
 		},
 	}
 	if !o.noModel {
-		files, err := HashModelFiles(m.ModelDir(), c.Dir())
+		var files []pylock.ModelFile
+		var err error
+		if o.modelHasher != nil {
+			files, err = HashModelFilesWith(m.ModelDir(), o.modelHasher)
+		} else {
+			files, err = HashModelFiles(m.ModelDir(), c.Dir())
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			o.warnf("model directory %s does not exist: the lock records no model files", m.ModelDir())

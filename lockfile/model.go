@@ -25,6 +25,13 @@ type hashEntry struct {
 	SHA256  string `json:"sha256"`
 }
 
+// FileHasher returns the sha256 of a file, typically remembering it by path,
+// size and modification time. builder/cache.Cache is one: sharing it lets
+// lock, check and build hash a multi-GB model once between them.
+type FileHasher interface {
+	FileSHA256(path string) (string, error)
+}
+
 // HashModelFiles returns every file under dir (symlinks followed) with its
 // size and sha256, sorted by slash-separated relative path. Model
 // directories are gigabytes, so hashes are remembered in cacheDir by
@@ -32,6 +39,17 @@ type hashEntry struct {
 // again when one of those changes. An empty cacheDir disables the cache.
 // A dir that does not exist gives an error wrapping fs.ErrNotExist.
 func HashModelFiles(dir, cacheDir string) ([]pylock.ModelFile, error) {
+	h := &jsonHasher{dir: cacheDir, known: loadHashes(cacheDir), fresh: map[string]hashEntry{}}
+	files, err := HashModelFilesWith(dir, h)
+	if err != nil {
+		return nil, err
+	}
+	h.save()
+	return files, nil
+}
+
+// HashModelFilesWith is HashModelFiles with the hashes from h.
+func HashModelFilesWith(dir string, h FileHasher) ([]pylock.ModelFile, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -71,38 +89,22 @@ func HashModelFiles(dir, cacheDir string) ([]pylock.ModelFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := loadHashes(cacheDir)
-	var mu sync.Mutex
-	fresh := map[string]hashEntry{}
 	out := make([]pylock.ModelFile, len(jobs))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, j := range jobs {
 		g.Go(func() error {
-			e := hashEntry{Size: j.info.Size(), ModTime: j.info.ModTime().UnixNano()}
-			if k, ok := known[j.abs]; ok && k.Size == e.Size && k.ModTime == e.ModTime && len(k.SHA256) == 64 {
-				e.SHA256 = k.SHA256
-			} else {
-				sum, n, err := hashFile(j.abs)
-				if err != nil {
-					return err
-				}
-				e.SHA256, e.Size = sum, n
+			sum, err := h.FileSHA256(j.abs)
+			if err != nil {
+				return err
 			}
-			mu.Lock()
-			fresh[j.abs] = e
-			mu.Unlock()
-			out[i] = pylock.ModelFile{Path: j.rel, Size: e.Size, SHA256: e.SHA256}
+			out[i] = pylock.ModelFile{Path: j.rel, Size: j.info.Size(), SHA256: sum}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for p, e := range fresh {
-		known[p] = e
-	}
-	saveHashes(cacheDir, known)
 	slices.SortFunc(out, func(a, b pylock.ModelFile) int {
 		switch {
 		case a.Path < b.Path:
@@ -113,6 +115,48 @@ func HashModelFiles(dir, cacheDir string) ([]pylock.ModelFile, error) {
 		return 0
 	})
 	return out, nil
+}
+
+// jsonHasher remembers hashes in one JSON file in the cache directory.
+type jsonHasher struct {
+	dir   string
+	mu    sync.Mutex
+	known map[string]hashEntry
+	fresh map[string]hashEntry
+}
+
+func (h *jsonHasher) FileSHA256(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	e := hashEntry{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	h.mu.Lock()
+	k, ok := h.known[path]
+	h.mu.Unlock()
+	if ok && k.Size == e.Size && k.ModTime == e.ModTime && len(k.SHA256) == 64 {
+		e.SHA256 = k.SHA256
+	} else {
+		sum, n, err := hashFile(path)
+		if err != nil {
+			return "", err
+		}
+		if n != e.Size {
+			return "", fmt.Errorf("hashing %s: size changed from %d to %d while reading", path, e.Size, n)
+		}
+		e.SHA256 = sum
+	}
+	h.mu.Lock()
+	h.fresh[path] = e
+	h.mu.Unlock()
+	return e.SHA256, nil
+}
+
+func (h *jsonHasher) save() {
+	for p, e := range h.fresh {
+		h.known[p] = e
+	}
+	saveHashes(h.dir, h.known)
 }
 
 // loadHashes reads the hash cache; a missing or unreadable one is empty.

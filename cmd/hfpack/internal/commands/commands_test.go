@@ -213,6 +213,12 @@ func TestModelChangeNeedsRelock(t *testing.T) {
 	if code, _, stderr := run(t, "check", "--cache-dir", cache, manifest); code != ExitOK {
 		t.Fatalf("check of an unchanged copy: exit %d: %s", code, stderr)
 	}
+	// check hashed the model into the build's file-hash records, so the
+	// build that follows reads the weights once more, not twice.
+	records, _ := filepath.Glob(filepath.Join(cache, "build", "files", "*.json"))
+	if len(records) < 5 {
+		t.Errorf("check left %d file-hash records in the build cache, want one per model file (5)", len(records))
+	}
 	if err := os.WriteFile(filepath.Join(dir, "model", "vocab.txt"), []byte("[PAD]\n[UNK]\nchanged\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -96,9 +96,14 @@ func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) e
 	}
 	m := p.Manifest
 	g.ui.Infof("Resolving %s of %s for %s from %s", plural(len(m.Python.Requirements), "requirement"), m.File, target, index.Redact(m.Python.IndexURL))
+	hasher, err := project.FileHasher(f.cacheDir)
+	if err != nil {
+		return err
+	}
 	prog := newProjectProgress(g.ui, p)
 	res, err := p.Relock(cmd.Context(),
 		lockfile.WithCacheDir(f.cacheDir),
+		lockfile.WithModelHasher(hasher),
 		lockfile.WithUpgrade(f.upgrade),
 		lockfile.WithUpgradePackages(f.packages...),
 		lockfile.WithProgress(prog.add),

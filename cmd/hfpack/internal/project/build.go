@@ -19,6 +19,7 @@ import (
 
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
+	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
 	sidecarconfig "github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/config"
@@ -155,7 +156,7 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 		Version:         o.Version,
 		SourceDateEpoch: o.SourceDateEpoch,
 	}
-	pr.BuildCache = filepath.Join(root, "build")
+	pr.BuildCache = buildCacheDir(root)
 	return pr, nil
 }
 
@@ -399,7 +400,11 @@ func (p *Project) CheckModelPinned(root string) error {
 	if p.Lock == nil || p.Lock.HFPack == nil || len(p.Lock.HFPack.ModelFiles) == 0 {
 		return nil
 	}
-	got, err := lockfile.HashModelFiles(p.Manifest.ModelDir(), root)
+	hasher, err := FileHasher(root)
+	if err != nil {
+		return err
+	}
+	got, err := lockfile.HashModelFilesWith(p.Manifest.ModelDir(), hasher)
 	if err != nil {
 		return fmt.Errorf("hashing the model: %w", err)
 	}
@@ -431,4 +436,18 @@ func (p *Project) CheckModelPinned(root string) error {
 	}
 	return fmt.Errorf("%w: %s (pinned in %s): run hfpack lock %s to pin the new model, or restore it",
 		ErrModelChanged, strings.Join(diffs, ", "), p.RelLock(), p.Manifest.File)
+}
+
+// buildCacheDir is where the layer cache and the file-hash records live.
+func buildCacheDir(root string) string { return filepath.Join(root, "build") }
+
+// FileHasher returns the build cache's file-hash records under the cache
+// root (dir, or the default): lock, check and build share them, so a model
+// is hashed once between the three, not once each.
+func FileHasher(dir string) (*buildcache.Cache, error) {
+	root, err := CacheRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return buildcache.Open(buildCacheDir(root))
 }
