@@ -98,6 +98,15 @@ func TestVertexSpec(t *testing.T) {
 	if strings.Contains(stdout, "AIP_") {
 		t.Errorf("containerSpec sets AIP_* variables: %s", stdout)
 	}
+	// Every key must be a ModelContainerSpec field of the Vertex REST API.
+	fields := map[string]bool{"imageUri": true, "command": true, "args": true, "env": true, "ports": true,
+		"predictRoute": true, "healthRoute": true, "grpcPorts": true, "deploymentTimeout": true,
+		"sharedMemorySizeMb": true, "startupProbe": true, "healthProbe": true}
+	for k := range spec {
+		if !fields[k] {
+			t.Errorf("containerSpec key %q is not a ModelContainerSpec field", k)
+		}
+	}
 	code, stdout, _ = run(t, "vertex-spec", example, "--image", img, "--gcloud")
 	if code != ExitOK || !strings.Contains(stdout, "--region=europe-west4") || !strings.Contains(stdout, "--container-image-uri="+img) {
 		t.Errorf("--gcloud output:\n%s", stdout)
