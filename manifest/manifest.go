@@ -140,7 +140,12 @@ func Parse(path string, src []byte) (*Manifest, error) {
 	}
 	pos := scanPositions(string(src))
 	v := &validator{m: m, file: path, pos: pos}
+	unknown := map[string]bool{}
 	for _, k := range md.Undecoded() {
+		unknown[k.String()] = true
+		if len(k) > 1 && unknown[k[:len(k)-1].String()] {
+			continue // a key of an unknown table: the table is the mistake
+		}
 		v.unknownKey(k)
 	}
 	m.applyDefaults(md)
