@@ -3,6 +3,8 @@ package baseimages
 import (
 	"fmt"
 	"strings"
+
+	"github.com/hfpack/hfpack/lockfile/pep440"
 )
 
 // torchVersion is the part of a PEP 440 torch version Select needs:
@@ -12,33 +14,21 @@ type torchVersion struct {
 	local               string
 }
 
-// parseTorchVersion parses "2.4", "2.4.1", "2.4.1+cu121", "2.5.0rc1",
-// "2.6.0.dev20241001+cpu"; pre, post and dev segments are ignored.
+// parseTorchVersion reads a PEP 440 version such as "2.4", "2.4.1",
+// "2.4.1+cu121", "2.5.0rc1" or "2.6.0.dev20241001+cpu" with the project's
+// PEP 440 parser; pre, post and dev segments are ignored, and at least
+// MAJOR.MINOR is required.
 func parseTorchVersion(s string) (torchVersion, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	s = strings.TrimPrefix(s, "v")
-	pub, local, _ := strings.Cut(s, "+")
-	end := strings.IndexFunc(pub, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
-	if end >= 0 {
-		pub = pub[:end]
-	}
-	pub = strings.TrimSuffix(pub, ".")
-	parts := strings.Split(pub, ".")
-	if len(parts) < 2 {
-		return torchVersion{}, fmt.Errorf("parsing version %q: want MAJOR.MINOR[.PATCH]", s)
-	}
-	if len(parts) > 3 {
-		parts = parts[:3]
-	}
-	n, err := atois(parts)
+	pv, err := pep440.ParseVersion(s)
 	if err != nil {
 		return torchVersion{}, fmt.Errorf("parsing version %q: %w", s, err)
 	}
-	v := torchVersion{major: n[0], minor: n[1], local: local}
-	if len(n) == 3 {
-		v.patch = n[2]
+	r := pv.Release()
+	if len(r) < 2 {
+		return torchVersion{}, fmt.Errorf("parsing version %q: want MAJOR.MINOR[.PATCH]", s)
 	}
-	return v, nil
+	r = append(r, 0)
+	return torchVersion{major: int(r[0]), minor: int(r[1]), patch: int(r[2]), local: pv.Local()}, nil
 }
 
 func (v torchVersion) release() string { return fmt.Sprintf("%d.%d", v.major, v.minor) }
