@@ -103,7 +103,7 @@ func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) 
 	r.add("model", "%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))
 	r.Warnings = append(r.Warnings, mr.Warnings...)
 	if h := m.HandlerPath(); h != "" {
-		res, err := checkImports(ctx, p, cacheDir, h)
+		res, err := checkImports(ctx, p, root)
 		var ne net.Error
 		if errors.As(err, &ne) {
 			// Offline and nothing cached: every other check stands; the
@@ -128,24 +128,12 @@ func (r *CheckReport) add(name, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, Result: fmt.Sprintf(format, args...)})
 }
 
-func checkImports(ctx context.Context, p *project.Project, cacheDir, handler string) (*imports.Result, error) {
-	root, err := project.CacheRoot(cacheDir)
-	if err != nil {
-		return nil, err
-	}
+func checkImports(ctx context.Context, p *project.Project, root string) (*imports.Result, error) {
 	wheels, err := p.FetchWheels(ctx, root, nil)
 	if err != nil {
 		return nil, err
 	}
-	provided, err := project.Provided(wheels)
-	if err != nil {
-		return nil, err
-	}
-	res, err := imports.Analyze(handler, imports.Env{Python: p.Manifest.Python.Version, Provided: provided})
-	if err != nil {
-		return nil, err
-	}
-	return res, res.Err()
+	return p.CheckImports(wheels)
 }
 
 func summarizeImports(res *imports.Result) string {

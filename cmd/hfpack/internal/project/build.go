@@ -261,6 +261,22 @@ func Provided(wheels []builder.Wheel) (map[string]string, error) {
 	return out, nil
 }
 
+// CheckImports maps every import of the handler and its local modules to
+// the standard library, the locked wheels or the handler's own files. The
+// result comes back with the error when an import is not provided, so
+// callers can still report what did resolve.
+func (p *Project) CheckImports(wheels []builder.Wheel) (*imports.Result, error) {
+	provided, err := Provided(wheels)
+	if err != nil {
+		return nil, err
+	}
+	res, err := imports.Analyze(p.Manifest.HandlerPath(), imports.Env{Python: p.Manifest.Python.Version, Provided: provided})
+	if err != nil {
+		return nil, err
+	}
+	return res, res.Err()
+}
+
 // appFiles checks the handler's imports against the locked wheels and lists
 // the worker, the handler with its local modules, and the sidecar config.
 func (p *Project) appFiles(root string, sel baseimages.Selection, wheels []builder.Wheel, pr *Prepared) ([]builder.File, error) {
@@ -278,15 +294,8 @@ func (p *Project) appFiles(root string, sel baseimages.Selection, wheels []build
 	files = append(files, builder.File{Path: path.Join(WorkerDir, templates.WorkerScript), Source: src, Mode: 0o644})
 	handler := ""
 	if h := m.HandlerPath(); h != "" {
-		provided, err := Provided(wheels)
+		res, err := p.CheckImports(wheels)
 		if err != nil {
-			return nil, err
-		}
-		res, err := imports.Analyze(h, imports.Env{Python: m.Python.Version, Provided: provided})
-		if err != nil {
-			return nil, err
-		}
-		if err := res.Err(); err != nil {
 			return nil, err
 		}
 		pr.Imports = res
