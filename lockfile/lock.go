@@ -2,13 +2,9 @@ package lockfile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
@@ -261,20 +257,13 @@ func packages(ctx context.Context, src index.Source, res *resolve.Result) ([]pyl
 	return out, nil
 }
 
-// wheel is the lock entry of f: the index's hash and size when it gives
-// them, else measured (downloading the wheel, verified, into the cache).
+// wheel is the lock entry of f: the index's hash, and its size (asked for
+// when the page does not give it). A wheel the index gives no sha256 for is
+// refused: nothing could verify the download the lock would pin.
 func wheel(ctx context.Context, src index.Source, f index.File) (pylock.Wheel, error) {
 	w := pylock.Wheel{Name: f.Filename, URL: f.URL, UploadTime: f.UploadTime, Size: f.Size, SHA256: f.SHA256}
 	if w.SHA256 == "" {
-		p, err := src.Fetch(ctx, f)
-		if err != nil {
-			return w, err
-		}
-		sum, size, err := hashFile(p)
-		if err != nil {
-			return w, err
-		}
-		w.SHA256, w.Size = sum, size
+		return w, fmt.Errorf("locking %s: the index gave no sha256, so the wheel cannot be verified", f.Filename)
 	}
 	if w.Size <= 0 {
 		size, err := src.Size(ctx, f)
@@ -284,20 +273,6 @@ func wheel(ctx context.Context, src index.Source, f index.File) (pylock.Wheel, e
 		w.Size = size
 	}
 	return w, nil
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("hashing %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // Environment is the marker environment of target: CPython on Linux. The

@@ -1,8 +1,11 @@
 package lockfile
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -197,4 +200,18 @@ func saveHashes(cacheDir string, m map[string]hashEntry) {
 	if tmp.Close() == nil {
 		os.Rename(tmp.Name(), filepath.Join(cacheDir, modelHashFile))
 	}
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("hashing %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
