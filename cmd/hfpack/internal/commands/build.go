@@ -196,12 +196,19 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 			res.Image = repoOf(t.Ref) + "@" + digest.String()
 		}
 	}
-	if f.digestFile != "" {
+	return finishBuild(g, res, f.digestFile)
+}
+
+// finishBuild records the result for the pipeline: REF@DIGEST (or the bare
+// digest when nothing was pushed) in digestFile, and the digest or the JSON
+// summary on stdout. Both builders end here.
+func finishBuild(g *globals, res *BuildResult, digestFile string) error {
+	if digestFile != "" {
 		out := res.Digest
 		if res.Image != "" {
 			out = res.Image
 		}
-		if err := writeFileAtomic(f.digestFile, []byte(out+"\n")); err != nil {
+		if err := project.WriteFileAtomic(digestFile, []byte(out+"\n")); err != nil {
 			return err
 		}
 	}
@@ -295,21 +302,4 @@ func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target,
 	g.ui.Infof("writing %s", t)
 	_, err := publish.Publish(ctx, img, t, opts...)
 	return err
-}
-
-// writeFileAtomic writes b to path through a temporary file and a rename.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".hfpack-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

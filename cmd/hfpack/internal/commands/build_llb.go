@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
@@ -39,7 +39,7 @@ func wheelURLs(p *project.Project) func(builder.WheelRef) string {
 func emitLLB(ctx context.Context, g *globals, p *project.Project, plan *builder.Plan, path string) error {
 	w := g.ui.Out
 	if path != "-" {
-		f, err := os.CreateTemp(dirOf(path), ".hfpack-llb-*")
+		f, err := os.CreateTemp(filepath.Dir(path), ".hfpack-llb-*")
 		if err != nil {
 			return err
 		}
@@ -66,13 +66,6 @@ func emitLLB(ctx context.Context, g *globals, p *project.Project, plan *builder.
 	}
 	g.ui.Infof("LLB digest %s", d)
 	return nil
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndex(path, "/"); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
 
 // buildWithBuildKit solves the plan on a BuildKit daemon with the same
@@ -116,19 +109,7 @@ func buildWithBuildKit(ctx context.Context, g *globals, p *project.Project, pr *
 	if pushed != "" {
 		out.Image = pushed + "@" + out.Digest
 	}
-	if digestFile != "" {
-		v := out.Digest
-		if out.Image != "" {
-			v = out.Image
-		}
-		if err := writeFileAtomic(digestFile, []byte(v+"\n")); err != nil {
-			return err
-		}
-	}
-	return g.ui.Result(out, func(w io.Writer) error {
-		_, err := fmt.Fprintln(w, out.Digest)
-		return err
-	})
+	return finishBuild(g, out, digestFile)
 }
 
 // newInternal is the hidden command a BuildKit ExecOp runs: hfpack's static

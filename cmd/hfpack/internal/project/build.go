@@ -338,19 +338,25 @@ func stageFile(dir string, b []byte) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	return p, WriteFileAtomic(p, b)
+}
+
+// WriteFileAtomic writes b to path through a temporary file beside it and a
+// rename, so readers never see a half-written file.
+func WriteFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".hfpack-*")
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer os.Remove(f.Name())
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return "", err
+		return err
 	}
 	if err := f.Close(); err != nil {
-		return "", err
+		return err
 	}
-	return p, os.Rename(f.Name(), p)
+	return os.Rename(f.Name(), path)
 }
 
 // baseInput returns what the builder needs to find the base: a local
