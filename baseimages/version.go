@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // torchVersion is the part of a PEP 440 torch version Select needs:

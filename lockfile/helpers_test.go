@@ -16,8 +16,8 @@ import (
 	"github.com/hfpack/hfpack/lockfile/index"
 	"github.com/hfpack/hfpack/lockfile/indextest"
 	"github.com/hfpack/hfpack/lockfile/pylock"
-	"github.com/hfpack/hfpack/lockfile/tags"
 	"github.com/hfpack/hfpack/manifest"
+	"github.com/hfpack/hfpack/python/tags"
 )
 
 // target is the image every scenario locks for: CPython 3.11 on

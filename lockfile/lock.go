@@ -12,12 +12,12 @@ import (
 
 	"github.com/hfpack/hfpack/lockfile/cache"
 	"github.com/hfpack/hfpack/lockfile/index"
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/lockfile/resolve"
-	"github.com/hfpack/hfpack/lockfile/tags"
 	"github.com/hfpack/hfpack/manifest"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
+	"github.com/hfpack/hfpack/python/tags"
 )
 
 // Option configures Lock.

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/hfpack/hfpack/lockfile/index"
-	"github.com/hfpack/hfpack/lockfile/pep440"
 	"github.com/hfpack/hfpack/lockfile/resolve"
-	"github.com/hfpack/hfpack/lockfile/tags"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/tags"
 )
 
 // Provider adapts an index.Source to resolve.Provider for one target: it

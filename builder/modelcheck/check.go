@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // Weight formats Check recognises.

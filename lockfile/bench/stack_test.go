@@ -8,9 +8,9 @@ import (
 
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/indextest"
-	"github.com/hfpack/hfpack/lockfile/pep508"
-	"github.com/hfpack/hfpack/lockfile/tags"
 	"github.com/hfpack/hfpack/manifest"
+	"github.com/hfpack/hfpack/python/pep508"
+	"github.com/hfpack/hfpack/python/tags"
 )
 
 func TestStackIsHuggingFaceShaped(t *testing.T) {

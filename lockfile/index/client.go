@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hfpack/hfpack/lockfile/cache"
-	"github.com/hfpack/hfpack/lockfile/metadata"
+	"github.com/hfpack/hfpack/python/metadata"
 )
 
 // Source is what a resolver needs from an index or a set of indexes.

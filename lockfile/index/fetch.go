@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/hfpack/hfpack/lockfile/cache"
-	"github.com/hfpack/hfpack/lockfile/metadata"
+	"github.com/hfpack/hfpack/python/metadata"
 )
 
 // Metadata returns the core metadata of the wheel f: from its PEP 658

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/metadata"
+	"github.com/hfpack/hfpack/python/metadata"
 )
 
 // Route is one index besides the default, as a manifest's

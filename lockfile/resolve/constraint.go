@@ -3,7 +3,7 @@ package resolve
 import (
 	"slices"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // constraint is one requirement on a package key, and who imposed it.

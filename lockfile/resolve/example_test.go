@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
 	"github.com/hfpack/hfpack/lockfile/resolve"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // staticProvider serves fixed projects: name -> version -> Requires-Dist.

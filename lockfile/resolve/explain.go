@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // node is the reason for a failure, rendered only if the search fails.

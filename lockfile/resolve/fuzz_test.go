@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 const (

@@ -3,8 +3,8 @@ package resolve
 import (
 	"fmt"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // ParseDependencies builds Dependencies from core metadata fields as

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 func TestParseDependencies(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // Provider supplies the candidate versions of projects and their

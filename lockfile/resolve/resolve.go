@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // ErrURLRequirement is wrapped by the error for a direct URL requirement

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 var linux311 = pep508.LinuxEnvironment("3.11.10", "x86_64")

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep440"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // Result is a resolution: one version of every project needed.

@@ -22,7 +22,7 @@ import (
 	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
-	sidecarconfig "github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/config"
+	"github.com/hfpack/hfpack/imagespec"
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/cache"
 	"github.com/hfpack/hfpack/lockfile/index"
@@ -305,15 +305,15 @@ func (p *Project) appFiles(root string, sel baseimages.Selection, wheels []build
 		}
 		handler = filepath.Base(h)
 	}
-	cfg := sidecarconfig.Config{
+	cfg := imagespec.Config{
 		Python:          sel.PythonPath,
 		WorkerDir:       WorkerDir,
 		ModelDir:        builder.ModelImagePath,
 		Handler:         handler,
 		Task:            m.Model.Task,
 		MaxBatchSize:    m.Serving.MaxBatchSize,
-		MaxBatchDelay:   sidecarconfig.Duration(m.Serving.MaxBatchDelay.Duration),
-		RequestTimeout:  sidecarconfig.Duration(m.Serving.RequestTimeout.Duration),
+		MaxBatchDelay:   imagespec.Duration(m.Serving.MaxBatchDelay.Duration),
+		RequestTimeout:  imagespec.Duration(m.Serving.RequestTimeout.Duration),
 		MaxRequestBytes: m.Serving.MaxRequestBytes,
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")

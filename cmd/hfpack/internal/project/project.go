@@ -17,8 +17,8 @@ import (
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/lockfile/pylock"
-	"github.com/hfpack/hfpack/lockfile/tags"
 	"github.com/hfpack/hfpack/manifest"
+	"github.com/hfpack/hfpack/python/tags"
 )
 
 // ErrNoLock reports a project that has never been locked.

@@ -1,23 +1,23 @@
-package config_test
+package imagespec_test
 
 import (
 	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/config"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // The file the builder writes to /opt/hfpack/sidecar.json.
 func ExampleConfig() {
-	c := config.Config{
+	c := imagespec.Config{
 		Python:        "/opt/hfpack/python/bin/python3",
 		WorkerDir:     "/opt/hfpack/worker",
 		ModelDir:      "/opt/hfpack/model",
 		Handler:       "handler.py",
 		Task:          "text-classification",
 		MaxBatchSize:  16,
-		MaxBatchDelay: config.Duration(5 * time.Millisecond),
+		MaxBatchDelay: imagespec.Duration(5 * time.Millisecond),
 	}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	fmt.Println(string(b))
@@ -34,7 +34,7 @@ func ExampleConfig() {
 }
 
 func ExampleConfig_WithDefaults() {
-	c := config.Config{ModelDir: "/opt/hfpack/model"}.WithDefaults()
+	c := imagespec.Config{ModelDir: "/opt/hfpack/model"}.WithDefaults()
 	fmt.Println(c.Host, c.Port, c.MaxBatchSize, c.MaxBatchDelay.D(), c.MaxQueue, c.RequestTimeout.D(), c.MaxRequestBytes, c.Validate())
 	// Output: 0.0.0.0 8080 8 5ms 512 1m0s 1572864 <nil>
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // The examples from PEP 508's "Complete Grammar" test section, plus the

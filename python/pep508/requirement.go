@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // Requirement is a parsed PEP 508 dependency specifier, e.g.

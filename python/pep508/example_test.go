@@ -3,7 +3,7 @@ package pep508_test
 import (
 	"fmt"
 
-	"github.com/hfpack/hfpack/lockfile/pep508"
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 func ExampleParseRequirement() {

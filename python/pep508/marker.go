@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/hfpack/hfpack/lockfile/pep440"
+	"github.com/hfpack/hfpack/python/pep440"
 )
 
 // Marker is a parsed environment marker: an *And, an *Or or a *Comparison.
