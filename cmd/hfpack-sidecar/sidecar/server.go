@@ -80,13 +80,14 @@ func (s *Sidecar) predict(w http.ResponseWriter, r *http.Request) (int, int) {
 	}
 	limit := s.cfg.MaxRequestBytes
 	if r.ContentLength > limit {
-		return tooLarge(w, limit), 0
+		return tooLarge(w, r, r.Body, limit), 0
 	}
+	orig := r.Body
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(w, limit), 0
+			return tooLarge(w, r, orig, limit), 0
 		}
 		return writeError(w, http.StatusBadRequest, "reading request body: "+err.Error(), ""), 0
 	}
@@ -141,8 +142,26 @@ func (s *Sidecar) predictError(w http.ResponseWriter, r *http.Request, err error
 	}
 }
 
-func tooLarge(w http.ResponseWriter, limit int64) int {
-	return writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds "+itoa(limit)+" bytes", "")
+// Bounds on draining an oversized body after its 413.
+const (
+	drainBytes = 64 << 20
+	drainTime  = 10 * time.Second
+)
+
+// tooLarge answers 413 and closes the connection, after reading and
+// discarding what the client still sends (up to drainBytes, for at most
+// drainTime). A client that writes its whole body before reading the answer
+// (curl, Python's http.client, most SDKs) would otherwise see its write fail
+// with a broken pipe or reset, and never read the 413: closing a socket with
+// unread data makes the kernel send RST, which also discards the answer.
+func tooLarge(w http.ResponseWriter, r *http.Request, body io.Reader, limit int64) int {
+	w.Header().Set("Connection", "close")
+	code := writeError(w, http.StatusRequestEntityTooLarge, "request body exceeds "+itoa(limit)+" bytes", "")
+	rc := http.NewResponseController(w)
+	rc.Flush()
+	rc.SetReadDeadline(time.Now().Add(drainTime))
+	io.CopyN(io.Discard, body, drainBytes)
+	return code
 }
 
 // jsonContentType accepts application/json, any +json type, and no type at all.

@@ -154,3 +154,40 @@ func TestCompleteWithWrongCountFails(t *testing.T) {
 		t.Error("Submit after a short Complete = nil error")
 	}
 }
+
+func TestSplitIsolatesRequests(t *testing.T) {
+	b := batch.New(batch.WithMaxSize(4), batch.WithMaxDelay(time.Hour))
+	type res struct {
+		preds []json.RawMessage
+		err   error
+	}
+	done := make([]chan res, 3)
+	for i, in := range [][]json.RawMessage{raw(1), raw(2, 3), raw(4)} {
+		done[i] = make(chan res, 1)
+		go func() { p, err := b.Submit(context.Background(), nil, in); done[i] <- res{p, err} }()
+		for b.QueueDepth() != 1+i+min(i, 1) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	bt, err := b.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := bt.Split()
+	if len(subs) != 3 {
+		t.Fatalf("Split = %d batches, want 3", len(subs))
+	}
+	boom := errors.New("boom")
+	subs[0].Complete(subs[0].Instances)
+	subs[1].Fail(boom)
+	subs[2].Complete(subs[2].Instances)
+	if r := <-done[0]; r.err != nil || !cmp.Equal(r.preds, raw(1)) {
+		t.Errorf("request 0 = %s, %v; want [1]", r.preds, r.err)
+	}
+	if r := <-done[1]; !errors.Is(r.err, boom) {
+		t.Errorf("request 1 = %v, want boom", r.err)
+	}
+	if r := <-done[2]; r.err != nil || !cmp.Equal(r.preds, raw(4)) {
+		t.Errorf("request 2 = %s, %v; want [4]", r.preds, r.err)
+	}
+}

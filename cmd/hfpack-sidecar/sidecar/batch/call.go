@@ -114,3 +114,14 @@ func (bt *Batch) Fail(err error) {
 		c.call.fail(err)
 	}
 }
+
+// Split returns one batch per request in bt (per chunk, for a request split
+// across batches), in queue order, so that a failed batch can be re-run
+// request by request and only the request that fails gets the error.
+func (bt *Batch) Split() []*Batch {
+	out := make([]*Batch, len(bt.chunks))
+	for i, c := range bt.chunks {
+		out[i] = &Batch{Params: bt.Params, Instances: c.instances, chunks: []*chunk{c}}
+	}
+	return out
+}

@@ -231,6 +231,8 @@ func (s *Supervisor) predict(ctx context.Context, p *proc, conn *protocol.Conn, 
 	case err == nil:
 		bt.Complete(preds)
 		return nil
+	case errors.As(err, &herr) && bt.Requests() > 1:
+		return s.isolate(ctx, p, conn, bt)
 	case errors.As(err, &herr):
 		bt.Fail(herr)
 		return nil
@@ -245,6 +247,24 @@ func (s *Supervisor) predict(ctx context.Context, p *proc, conn *protocol.Conn, 
 		bt.Fail(fmt.Errorf("%w: %v", ErrCrashed, werr))
 		return werr
 	}
+}
+
+// isolate re-runs a batch that raised, one request at a time, so that only
+// the request whose instances raise gets the error and its neighbours get
+// their predictions. When a re-run kills the worker, the requests not yet
+// re-run fail with it and the worker is restarted once.
+func (s *Supervisor) isolate(ctx context.Context, p *proc, conn *protocol.Conn, bt *batch.Batch) error {
+	s.log.Debug("batch raised; re-running its requests one by one", "requests", bt.Requests())
+	subs := bt.Split()
+	for i, sub := range subs {
+		if err := s.predict(ctx, p, conn, sub); err != nil {
+			for _, rest := range subs[i+1:] {
+				rest.Fail(fmt.Errorf("%w: %v", ErrCrashed, err))
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Supervisor) args(sock string) []string {
