@@ -62,9 +62,10 @@ bench-buildkit: setup
 	$(GO) test ./builder/llb/bench -run '^$$' -bench BuildKit -benchtime 1x -timeout 30m \
 	  -args -wheels $(BENCH_WHEELS) -wheel-mb $(BENCH_WHEEL_MB) -model-mb $(BENCH_MODEL_MB)
 
-## bases-refresh: re-resolve base image digests and runtime checksums (network).
+## bases-refresh: re-resolve base image digests and runtime checksums (network);
+## PYTHON_RELEASE=20260901 moves the Python runtimes to that python-build-standalone release.
 bases-refresh:
-	$(GO) generate ./baseimages
+	$(GO) run ./baseimages/cmd/refresh -data baseimages/data $(if $(PYTHON_RELEASE),-python-release $(PYTHON_RELEASE))
 
 ## buildkit: build buildkitd and buildctl from the module version in go.mod.
 buildkit:

@@ -99,10 +99,11 @@ func (c *Catalog) Toolkit(v CUDAVersion) (Toolkit, bool) {
 	return Toolkit{}, false
 }
 
-// Runtime returns the Python runtime for a major.minor version.
-func (c *Catalog) Runtime(python string) (PythonRuntime, bool) {
+// Runtime returns the Python runtime for a major.minor version on arch
+// (ArchX86_64, ArchAarch64).
+func (c *Catalog) Runtime(python, arch string) (PythonRuntime, bool) {
 	for _, r := range c.Runtimes {
-		if r.Python == python {
+		if r.Python == python && r.Arch == arch {
 			return r, true
 		}
 	}

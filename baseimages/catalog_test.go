@@ -3,6 +3,7 @@ package baseimages
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"slices"
 	"strings"
@@ -230,5 +231,41 @@ func TestEveryTorchVariantSelectable(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Every supported Python has a verified python-build-standalone runtime for
+// both architectures, so a base without Python never blocks a build.
+func TestRuntimesVerified(t *testing.T) {
+	c := Default()
+	for _, py := range []string{"3.9", "3.10", "3.11", "3.12", "3.13", "3.14"} {
+		for _, arch := range []string{ArchX86_64, ArchAarch64} {
+			rt, ok := c.Runtime(py, arch)
+			if !ok {
+				t.Errorf("no Python %s runtime for %s", py, arch)
+				continue
+			}
+			if !rt.SHA256Verified || !strings.HasPrefix(rt.URL, PythonDownloadPrefix+"/") || !strings.Contains(rt.URL, "-"+arch+"-unknown-linux-gnu-install_only_stripped.tar.gz") {
+				t.Errorf("Python %s %s runtime: %+v, want a verified install_only_stripped archive", py, arch, rt)
+			}
+		}
+	}
+}
+
+// A runtime row whose sha256 no source vouches for refuses the selection,
+// naming the catalog and the fix, instead of warning and failing later.
+func TestSelectRefusesUnverifiedRuntime(t *testing.T) {
+	c, err := Load(dataFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Runtimes {
+		c.Runtimes[i].SHA256Verified = false
+		c.Runtimes[i].Catalog = "private.json"
+	}
+	_, err = Select(c, Request{Python: "3.11", Accelerator: "NVIDIA_L4", Packages: torchLock(t, "2.7.1")})
+	var ue *UnverifiedRuntimeError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "catalog private.json has no verified sha256") {
+		t.Errorf("err = %v, want an UnverifiedRuntimeError naming private.json", err)
 	}
 }

@@ -45,10 +45,10 @@ func (c *Catalog) Check() error {
 		c.checkImage(&errs, im)
 	}
 
-	checkSorted(&errs, "runtimes", c.Runtimes, func(a, b PythonRuntime) int { return compareRelease(a.Python, b.Python) }, func(r PythonRuntime) string { return r.Python })
+	checkSorted(&errs, "runtimes", c.Runtimes, compareRuntimes, func(r PythonRuntime) string { return r.Python + " " + r.Arch })
 	for _, r := range c.Runtimes {
-		if pythonMinor(r.Version) != r.Python || !hexRE.MatchString(r.SHA256) || !strings.HasPrefix(r.URL, "https://") || !strings.HasPrefix(r.Prefix, "/") || r.Glibc == "" || r.Source == "" {
-			add("runtime %s: incomplete row (version, https url, sha256, prefix, glibc and source are required)", r.Python)
+		if pythonMinor(r.Version) != r.Python || (r.Arch != ArchX86_64 && r.Arch != ArchAarch64) || !hexRE.MatchString(r.SHA256) || !strings.HasPrefix(r.URL, "https://") || !strings.HasPrefix(r.Prefix, "/") || r.Glibc == "" || r.Source == "" {
+			add("runtime %s %s: incomplete row (version, arch x86_64 or aarch64, https url, sha256, prefix, glibc and source are required)", r.Python, r.Arch)
 		}
 	}
 
@@ -120,6 +120,10 @@ func (c *Catalog) hasGPUImage(v CUDAVersion) bool {
 		}
 	}
 	return false
+}
+
+func compareRuntimes(a, b PythonRuntime) int {
+	return cmp.Or(compareRelease(a.Python, b.Python), strings.Compare(a.Arch, b.Arch))
 }
 
 func compareImages(a, b Image) int {

@@ -209,3 +209,19 @@ type AcceleratorPlatformError struct {
 func (e *AcceleratorPlatformError) Error() string {
 	return fmt.Sprintf("accelerator %s runs on %s machines but hfpack builds %s images, which would not start there: choose an x86 GPU such as NVIDIA_B200 or NVIDIA_H100_80GB", e.Accelerator, e.Platform, PlatformAMD64)
 }
+
+// UnverifiedRuntimeError reports a Python runtime whose sha256 no published
+// source vouches for: hfpack never downloads an input it cannot verify.
+type UnverifiedRuntimeError struct {
+	Runtime PythonRuntime
+}
+
+// Error names the cause and the fix.
+func (e *UnverifiedRuntimeError) Error() string {
+	from := "hfpack's catalog"
+	if e.Runtime.Catalog != "" {
+		from = "catalog " + e.Runtime.Catalog
+	}
+	return fmt.Sprintf("python runtime checksum not verified: %s has no verified sha256 for %s: set its sha256 from the release's SHA256SUMS with \"sha256_verified\": true in a catalog file (HFPACK_CATALOG or [image] catalog), run make bases-refresh where the network allows, or set [image] base to an image that has Python %s",
+		from, e.Runtime.URL, e.Runtime.Python)
+}

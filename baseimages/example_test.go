@@ -40,7 +40,7 @@ func ExampleSelect() {
 	// - the locked nvidia-* wheels (nvidia-cuda-runtime-cu12, nvidia-cudnn-cu12) bring the CUDA libraries, so the smallest flavour (base) is chosen: a runtime or cudnn-runtime base would ship CUDA twice (several GB)
 	// - CUDA 12.6 needs driver 560.28.03 natively; the assumed Vertex driver floor 535.54.03 runs it through CUDA minor-version compatibility (floor 525.60.13), so NVIDIA_DISABLE_REQUIRE=1 keeps NVIDIA_REQUIRE_CUDA from refusing it where the NVIDIA runtime enforces that
 	// - base docker.io/nvidia/cuda:12.6.3-base-ubuntu24.04: CUDA 12.6.3, base flavour, ubuntu 24.04 (glibc 2.39)
-	// - the base has no Python, so hfpack adds the relocatable CPython 3.11.10 runtime at /opt/hfpack/python
+	// - the base has no Python, so hfpack adds the relocatable CPython 3.11.16 runtime at /opt/hfpack/python
 	// - PATH includes /usr/local/nvidia/bin and LD_LIBRARY_PATH /usr/local/nvidia/lib:/usr/local/nvidia/lib64, where Vertex mounts the host driver
 	// LD_LIBRARY_PATH=/usr/local/nvidia/lib:/usr/local/nvidia/lib64
 	// NVIDIA_DISABLE_REQUIRE=1

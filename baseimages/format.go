@@ -50,7 +50,7 @@ func (c *Catalog) Sort() {
 		slices.SortStableFunc(r.Variants, func(a, b TorchVariant) int { return a.CUDA.Compare(b.CUDA) })
 	}
 	slices.SortStableFunc(c.Images, compareImages)
-	slices.SortStableFunc(c.Runtimes, func(a, b PythonRuntime) int { return compareRelease(a.Python, b.Python) })
+	slices.SortStableFunc(c.Runtimes, compareRuntimes)
 	slices.SortStableFunc(c.SystemCUDA, func(a, b SystemCUDARule) int { return cmp.Compare(a.Name, b.Name) })
 }
 

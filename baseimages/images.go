@@ -82,19 +82,33 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 // ValidDigest reports whether d is "sha256:" followed by 64 lower-case hex digits.
 func ValidDigest(d string) bool { return digestRE.MatchString(d) }
 
+// Architectures of Python runtimes, as python-build-standalone names them.
+const (
+	ArchX86_64  = "x86_64"
+	ArchAarch64 = "aarch64"
+)
+
+// PythonDownloadPrefix is where python-build-standalone publishes its
+// releases; HFPACK_PYTHON_MIRROR replaces it (as UV_PYTHON_INSTALL_MIRROR
+// does for uv).
+const PythonDownloadPrefix = "https://github.com/astral-sh/python-build-standalone/releases/download"
+
 // PythonRuntime is a relocatable CPython build (python-build-standalone
-// install_only) unpacked into bases without a matching Python.
+// install_only_stripped) unpacked into bases without a matching Python.
 type PythonRuntime struct {
 	// Python is the major.minor it provides, e.g. 3.11.
 	Python string `json:"python"`
+	// Arch is the CPU architecture it runs on: x86_64 or aarch64.
+	Arch string `json:"arch"`
 	// Version is the full CPython version, e.g. 3.11.10.
 	Version string `json:"version"`
 	// URL is the archive (.tar.gz) to download.
 	URL string `json:"url"`
 	// SHA256 is the archive's hex digest.
 	SHA256 string `json:"sha256"`
-	// SHA256Verified is false while SHA256 is a placeholder not yet read from
-	// the release's SHA256SUMS (run go generate ./baseimages).
+	// SHA256Verified is true when SHA256 comes from a published source (the
+	// release's SHA256SUMS, uv's download metadata, a catalog file's author);
+	// hfpack refuses to download a runtime whose sha256 is not verified.
 	SHA256Verified bool `json:"sha256_verified"`
 	// Glibc is the oldest glibc the build runs on.
 	Glibc string `json:"glibc"`
@@ -102,6 +116,12 @@ type PythonRuntime struct {
 	Prefix string `json:"prefix"`
 	// Source says where the row's facts came from.
 	Source string `json:"source"`
+	// Mirror is the HFPACK_PYTHON_MIRROR prefix URL was rewritten to, ""
+	// when it is the upstream URL. Never stored in catalog files.
+	Mirror string `json:"mirror,omitempty"`
+	// Catalog is the catalog file the row came from, "" for the shipped
+	// catalog.
+	Catalog string `json:"catalog,omitempty"`
 }
 
 // Interpreter returns the runtime's python3 path inside the image.

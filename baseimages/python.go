@@ -18,13 +18,17 @@ func (s *selector) python() {
 		s.reason("the base carries Python %s at %s", want, base.PythonPath)
 		return
 	}
-	rt, ok := s.cat.Runtime(want)
+	rt, ok := s.cat.Runtime(want, ArchX86_64)
 	if !ok {
 		s.fail(&PythonError{Want: want, Have: base.Python, Where: "base " + base.Ref, Fix: "target one of Python " + s.runtimeList() + " (hfpack's relocatable runtimes), or choose a base with Python " + want + " via [image] base"})
 		return
 	}
 	if base.Glibc != "" && compareGlibc(base.Glibc, rt.Glibc) < 0 {
 		s.fail(&GlibcError{Wheel: "Python runtime " + rt.URL, Needs: rt.Glibc, Base: base.Ref, Has: base.Glibc})
+		return
+	}
+	if !rt.SHA256Verified {
+		s.fail(&UnverifiedRuntimeError{Runtime: rt})
 		return
 	}
 	s.out.Runtime = &rt
@@ -34,15 +38,14 @@ func (s *selector) python() {
 		have = "has Python " + base.Python
 	}
 	s.reason("the base %s, so hfpack adds the relocatable CPython %s runtime at %s", have, rt.Version, rt.Prefix)
-	if !rt.SHA256Verified {
-		s.warn("the sha256 of the Python %s runtime is not yet verified: run go generate ./baseimages where github.com is reachable", rt.Version)
-	}
 }
 
 func (s *selector) runtimeList() string {
 	var v []string
 	for _, r := range s.cat.Runtimes {
-		v = append(v, r.Python)
+		if r.Arch == ArchX86_64 {
+			v = append(v, r.Python)
+		}
 	}
 	return strings.Join(v, ", ")
 }

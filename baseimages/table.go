@@ -53,9 +53,9 @@ func (c *Catalog) WriteTable(w io.Writer) error {
 		}
 		p("%s:%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", im.Repository, im.Tag, cuda, im.Flavour, im.OS, im.OSVersion, im.Glibc, py, shortDigest(im.Digest, im.DigestVerified))
 	}
-	p("\nPYTHON\tVERSION\tGLIBC\tSHA256\tURL\n")
+	p("\nPYTHON\tARCH\tVERSION\tGLIBC\tSHA256\tURL\n")
 	for _, r := range c.Runtimes {
-		p("%s\t%s\t%s\t%s\t%s\n", r.Python, r.Version, r.Glibc, shortDigest(r.SHA256, r.SHA256Verified), r.URL)
+		p("%s\t%s\t%s\t%s\t%s\t%s\n", r.Python, r.Arch, r.Version, r.Glibc, shortDigest(r.SHA256, r.SHA256Verified), r.URL)
 	}
 	return tw.Flush()
 }

@@ -290,3 +290,15 @@ func TestRequirementMessages(t *testing.T) {
 		}
 	}
 }
+
+// Python 3.14 is a supported target: python-build-standalone ships a
+// verified runtime for it.
+func TestPython314(t *testing.T) {
+	m, err := Load(project(t, strings.Replace(good, `version = "3.11"`, `version = "3.14"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Python.Version != "3.14" {
+		t.Errorf("python.version = %q, want 3.14", m.Python.Version)
+	}
+}

@@ -28,7 +28,7 @@ var knownKeys = []string{
 }
 
 // PythonVersions are the target Python versions hfpack can lock and build for.
-var PythonVersions = []string{"3.9", "3.10", "3.11", "3.12", "3.13"}
+var PythonVersions = []string{"3.9", "3.10", "3.11", "3.12", "3.13", "3.14"}
 
 // Tasks are the transformers pipeline tasks the default handler serves.
 var Tasks = []string{

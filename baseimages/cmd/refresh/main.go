@@ -5,7 +5,8 @@
 // -data baseimages/data`). Image digests come from a registry HEAD of each
 // repository:tag (go-containerregistry remote.Head, credentials from the
 // Docker config); runtime checksums from each python-build-standalone
-// release's SHA256SUMS. Rows it cannot reach keep their data and stay
+// release's SHA256SUMS; -python-release TAG moves every runtime row to that
+// python-build-standalone release's newest build of its Python and arch. Rows it cannot reach keep their data and stay
 // marked unverified. With -offline it only rewrites the files canonically.
 // Tests never run it.
 package main
@@ -21,6 +22,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,17 +36,18 @@ import (
 func main() {
 	dir := flag.String("data", "data", "the catalog's data directory")
 	offline := flag.Bool("offline", false, "only rewrite the data files sorted and formatted")
+	release := flag.String("python-release", "", "move the Python runtimes to this python-build-standalone release (e.g. 20260814)")
 	timeout := flag.Duration("timeout", 5*time.Minute, "overall network timeout")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *dir, *offline, os.Stderr); err != nil {
+	if err := run(ctx, *dir, *offline, *release, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "refresh:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dir string, offline bool, log io.Writer) error {
+func run(ctx context.Context, dir string, offline bool, release string, log io.Writer) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -56,7 +59,7 @@ func run(ctx context.Context, dir string, offline bool, log io.Writer) error {
 	if !offline {
 		today := time.Now().UTC().Format("2006-01-02")
 		refreshImages(ctx, cat, today, log)
-		refreshRuntimes(ctx, cat, today, log)
+		refreshRuntimes(ctx, cat, release, today, log)
 	}
 	if err := cat.Check(); err != nil {
 		return err
@@ -96,25 +99,70 @@ func refreshImages(ctx context.Context, cat *baseimages.Catalog, today string, l
 }
 
 // refreshRuntimes reads each runtime's sha256 from its release's SHA256SUMS.
-func refreshRuntimes(ctx context.Context, cat *baseimages.Catalog, today string, log io.Writer) {
+// With release set (a python-build-standalone release tag, e.g. 20260814),
+// each row moves to that release's newest build of its Python minor and
+// arch: the archive's file name gives the full version, SHA256SUMS the
+// sha256. Rows the release has no build for stay as they are.
+func refreshRuntimes(ctx context.Context, cat *baseimages.Catalog, release, today string, log io.Writer) {
 	sums := map[string]map[string]string{}
+	sumsOf := func(dir string) map[string]string {
+		if _, ok := sums[dir]; !ok {
+			s, err := fetchSums(ctx, dir+"SHA256SUMS")
+			if err != nil {
+				fmt.Fprintf(log, "keep runtimes of %s: %v\n", dir, err)
+			}
+			sums[dir] = s
+		}
+		return sums[dir]
+	}
 	for i := range cat.Runtimes {
 		rt := &cat.Runtimes[i]
-		release, file := path.Split(rt.URL)
-		if _, ok := sums[release]; !ok {
-			s, err := fetchSums(ctx, release+"SHA256SUMS")
-			if err != nil {
-				fmt.Fprintf(log, "keep runtimes of %s: %v\n", release, err)
+		dir, file := path.Split(rt.URL)
+		if release != "" {
+			parent := strings.TrimSuffix(dir, "/")
+			dir = parent[:strings.LastIndex(parent, "/")+1] + release + "/"
+			name, ok := newestBuild(sumsOf(dir), rt.Python, rt.Arch, release)
+			if !ok {
+				fmt.Fprintf(log, "keep %s %s: release %s has no install_only_stripped build\n", rt.Python, rt.Arch, release)
+				continue
 			}
-			sums[release] = s
+			rt.Version = strings.TrimPrefix(strings.SplitN(name, "+", 2)[0], "cpython-")
+			rt.URL = dir + strings.ReplaceAll(name, "+", "%2B") // as GitHub lists the asset
+			file = name
+			rt.SHA256Verified = false
 		}
 		file, _ = url.PathUnescape(file)
-		if sum, ok := sums[release][file]; ok && (sum != rt.SHA256 || !rt.SHA256Verified) {
+		if sum, ok := sumsOf(dir)[file]; ok && (sum != rt.SHA256 || !rt.SHA256Verified) {
 			fmt.Fprintf(log, "%s: sha256 %s\n", file, sum)
 			rt.SHA256, rt.SHA256Verified = sum, true
-			rt.Source = fmt.Sprintf("python-build-standalone SHA256SUMS, read by cmd/refresh on %s", today)
+			rt.Source = fmt.Sprintf("python-build-standalone release %s install_only_stripped (glibc %s); sha256 from the release's SHA256SUMS, read by cmd/refresh on %s", path.Base(dir), rt.Glibc, today)
 		}
 	}
+}
+
+// newestBuild finds, in a release's SHA256SUMS, the install_only_stripped
+// archive of the newest CPython python.N for arch.
+func newestBuild(sums map[string]string, python, arch, release string) (string, bool) {
+	best, bestPatch := "", -1
+	suffix := "+" + release + "-" + arch + "-unknown-linux-gnu-install_only_stripped.tar.gz"
+	for name := range sums {
+		rest, ok := strings.CutPrefix(name, "cpython-"+python+".")
+		if !ok {
+			continue
+		}
+		patch, ok := strings.CutSuffix(rest, suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(patch)
+		if err != nil {
+			continue // a pre-release (3.15.0a1) or a free-threaded build
+		}
+		if n > bestPatch {
+			best, bestPatch = name, n
+		}
+	}
+	return best, best != ""
 }
 
 // fetchSums reads a "HEX  FILENAME" checksum list.

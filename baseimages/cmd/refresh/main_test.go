@@ -59,18 +59,58 @@ func TestRefreshRuntimes(t *testing.T) {
 			http.NotFound(w, r)
 			return
 		}
-		fmt.Fprintf(w, "%s  cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only.tar.gz\n%s  other.tar.gz\n", sum, strings.Repeat("cd", 32))
+		fmt.Fprintf(w, "%s  cpython-3.11.10+20241016-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz\n%s  other.tar.gz\n", sum, strings.Repeat("cd", 32))
 	}))
 	defer srv.Close()
 	cat := &baseimages.Catalog{Runtimes: []baseimages.PythonRuntime{
-		{Python: "3.11", URL: srv.URL + "/20241016/cpython-3.11.10%2B20241016-x86_64-unknown-linux-gnu-install_only.tar.gz", SHA256: strings.Repeat("0", 64)},
-		{Python: "3.12", URL: srv.URL + "/missing/cpython-3.12.7.tar.gz", SHA256: strings.Repeat("1", 64)},
+		{Python: "3.11", Arch: "x86_64", URL: srv.URL + "/20241016/cpython-3.11.10%2B20241016-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz", SHA256: strings.Repeat("0", 64)},
+		{Python: "3.12", Arch: "x86_64", URL: srv.URL + "/missing/cpython-3.12.7.tar.gz", SHA256: strings.Repeat("1", 64)},
 	}}
-	refreshRuntimes(context.Background(), cat, "2026-01-02", &bytes.Buffer{})
+	refreshRuntimes(context.Background(), cat, "", "2026-01-02", &bytes.Buffer{})
 	if got := cat.Runtimes[0]; got.SHA256 != sum || !got.SHA256Verified {
 		t.Errorf("runtime 3.11 = %+v, want sha256 %s, verified", got, sum)
 	}
 	if got := cat.Runtimes[1]; got.SHA256 != strings.Repeat("1", 64) || got.SHA256Verified {
 		t.Errorf("unreachable runtime changed: %+v", got)
+	}
+}
+
+// -python-release moves each row to the release's newest build of its
+// Python minor and arch, ignoring pre-releases, other arches and the
+// non-stripped archives, and rewrites the data files in the same format.
+func TestRefreshRuntimesNewRelease(t *testing.T) {
+	sums := map[string]string{
+		"cpython-3.11.16+20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz":  strings.Repeat("11", 32),
+		"cpython-3.11.9+20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz":   strings.Repeat("22", 32),
+		"cpython-3.11.16+20260814-x86_64-unknown-linux-gnu-install_only.tar.gz":           strings.Repeat("33", 32),
+		"cpython-3.11.16+20260814-aarch64-unknown-linux-gnu-install_only_stripped.tar.gz": strings.Repeat("44", 32),
+		"cpython-3.15.0a1+20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz": strings.Repeat("55", 32),
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/download/20260814/SHA256SUMS" {
+			http.NotFound(w, r)
+			return
+		}
+		for name, sum := range sums {
+			fmt.Fprintf(w, "%s  %s\n", sum, name)
+		}
+	}))
+	defer srv.Close()
+	cat := &baseimages.Catalog{Runtimes: []baseimages.PythonRuntime{
+		{Python: "3.11", Arch: "aarch64", Version: "3.11.10", URL: srv.URL + "/download/20241016/cpython-3.11.10%2B20241016-aarch64-unknown-linux-gnu-install_only_stripped.tar.gz", SHA256: strings.Repeat("0", 64), SHA256Verified: true},
+		{Python: "3.11", Arch: "x86_64", Version: "3.11.10", URL: srv.URL + "/download/20241016/cpython-3.11.10%2B20241016-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz", SHA256: strings.Repeat("0", 64), SHA256Verified: true},
+		{Python: "3.9", Arch: "x86_64", Version: "3.9.25", URL: srv.URL + "/download/20251031/cpython-3.9.25%2B20251031-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz", SHA256: strings.Repeat("9", 64), SHA256Verified: true},
+	}}
+	refreshRuntimes(context.Background(), cat, "20260814", "2026-09-01", &bytes.Buffer{})
+	want := []struct{ version, file, sum string }{
+		{"3.11.16", "cpython-3.11.16%2B20260814-aarch64-unknown-linux-gnu-install_only_stripped.tar.gz", strings.Repeat("44", 32)},
+		{"3.11.16", "cpython-3.11.16%2B20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz", strings.Repeat("11", 32)},
+		{"3.9.25", "cpython-3.9.25%2B20251031-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz", strings.Repeat("9", 64)},
+	}
+	for i, w := range want {
+		got := cat.Runtimes[i]
+		if got.Version != w.version || !strings.HasSuffix(got.URL, "/"+w.file) || got.SHA256 != w.sum || !got.SHA256Verified {
+			t.Errorf("row %d = %+v, want %s %s %s, verified", i, got, w.version, w.file, w.sum)
+		}
 	}
 }
