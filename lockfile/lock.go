@@ -59,8 +59,8 @@ func WithUpgradePackages(names ...string) Option {
 	return func(o *options) { o.upgradePkgs = append(o.upgradePkgs, names...) }
 }
 
-// WithPrereleases sets the pre-release policy (default: only when a
-// requirement names one or a project has nothing else).
+// WithPrereleases sets the pre-release policy (default:
+// resolve.PrereleasesIfNecessaryOrExplicit, uv's default).
 func WithPrereleases(p resolve.PrereleasePolicy) Option {
 	return func(o *options) { o.prereleases = p }
 }

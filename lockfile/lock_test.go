@@ -108,8 +108,16 @@ func TestLockYanked(t *testing.T) {
 	srv.MustAddWheel(indextest.WheelSpec{Name: "requests", Version: "2.32.3"}, indextest.Yanked("broke proxies"))
 
 	wantVersions(t, mustLock(t, srv, []string{"requests"}, nil), "requests==2.32.2")
-	_, err := lock(t, srv, []string{"requests==2.32.3"}, nil)
-	wantErr(t, err, "requests", "yanked")
+	_, err := lock(t, srv, []string{"requests>2.32.2"}, nil)
+	wantErr(t, err, "requests 2.32.3 was yanked (broke proxies)", "requests==2.32.3")
+
+	// PEP 592: an exact pin selects the yanked release; the lock says so.
+	var warnings []string
+	l := mustLock(t, srv, []string{"requests==2.32.3"}, nil, lockfile.WithWarnings(func(m string) { warnings = append(warnings, m) }))
+	wantVersions(t, l, "requests==2.32.3")
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "requests 2.32.3 is yanked (broke proxies)") {
+		t.Errorf("warnings = %q, want the yank reported", warnings)
+	}
 }
 
 func TestLockPrereleases(t *testing.T) {

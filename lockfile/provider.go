@@ -122,10 +122,11 @@ func (p *Provider) candidate(name string, v pep440.Version, files []index.File, 
 			live = append(live, i)
 		}
 	}
-	if len(live) == 0 {
-		c.Exclusion = resolve.Yanked
-		c.Reason = files[fit[0]].YankedReason
-		return c
+	yanked := len(live) == 0
+	if yanked {
+		// Still choose the file: an exact pin may select a yanked
+		// release (PEP 592); the resolver decides.
+		live = fit
 	}
 	// Prefer wheels whose requires-python admits the target; when none
 	// does, report the best one's so the resolver can explain.
@@ -136,8 +137,7 @@ func (p *Provider) candidate(name string, v pep440.Version, files []index.File, 
 	best := usable[0]
 	if keep, ok := p.prefer[index.Normalize(name)]; ok {
 		if i := slices.IndexFunc(usable, func(i int) bool { return files[i].Filename == keep }); i >= 0 {
-			best = usable[i]
-			return p.finish(c, files[best])
+			return p.finishYanked(c, files[usable[i]], yanked)
 		}
 	}
 	ws := make([]tags.Wheel, len(usable))
@@ -147,7 +147,17 @@ func (p *Provider) candidate(name string, v pep440.Version, files []index.File, 
 	if b := p.supported.Best(ws); b >= 0 {
 		best = usable[b]
 	}
-	return p.finish(c, files[best])
+	return p.finishYanked(c, files[best], yanked)
+}
+
+// finishYanked is finish, marking a candidate whose every fitting file is
+// yanked.
+func (p *Provider) finishYanked(c resolve.Candidate, f index.File, yanked bool) resolve.Candidate {
+	c = p.finish(c, f)
+	if yanked && c.Exclusion == resolve.Installable {
+		c.Exclusion, c.Reason = resolve.Yanked, f.YankedReason
+	}
+	return c
 }
 
 func (p *Provider) finish(c resolve.Candidate, f index.File) resolve.Candidate {

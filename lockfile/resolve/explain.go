@@ -105,12 +105,12 @@ func (e *exhaustion) render() []string {
 func (e *exhaustion) skipped() []string {
 	var out []string
 	name, _ := splitKey(e.key)
-	allowPre := e.s.allowPrereleases(e.cons, e.versions)
+	allowPre := e.s.allowPrereleases(name, e.cons, e.versions)
 	for _, v := range e.versions {
 		if len(out) == 2 {
 			break
 		}
-		if admitsAll(e.cons, v.Version) && (!e.s.usable(v) || v.Version.IsPrerelease() && !allowPre) {
+		if admitsAll(e.cons, v.Version) && (!e.s.usable(name, v) || v.Version.IsPrerelease() && !allowPre) {
 			out = append(out, "(and "+e.s.unusableReason(name, v, allowPre)+")")
 		}
 	}
@@ -198,7 +198,7 @@ func versionList(vs []pep440.Version) string {
 func (c *clashNode) lines() []string {
 	cons := append([]constraint{c.newc}, c.before...)
 	for _, v := range c.versions {
-		if c.s.usable(v) && admitsAll(cons, v.Version) {
+		if name, _ := splitKey(c.key); c.s.usable(name, v) && admitsAll(cons, v.Version) {
 			return []string{fmt.Sprintf("%s, but %s %s had been chosen (%s)", renderCons(c.newc), c.key, c.chosen, joinCons(c.before))}
 		}
 	}
@@ -241,7 +241,7 @@ func conflictText(s *solver, key string, cons []constraint, versions []Candidate
 		return fmt.Sprintf("%s, but no version of %s satisfies all of these (available: %s)", joinCons(cons), name, available(versions))
 	}
 	var reasons []string
-	allowPre := s.allowPrereleases(cons, versions)
+	allowPre := s.allowPrereleases(name, cons, versions)
 	more := 0
 	for _, v := range versions {
 		if !admitsAll(cons, v.Version) {
@@ -278,10 +278,14 @@ func (s *solver) unusableReason(name string, v Candidate, allowPre bool) string 
 	case NoCompatibleWheel:
 		return id + " has no wheel that fits the image: " + v.Reason
 	case Yanked:
-		if v.Reason != "" {
-			return id + " was yanked (" + v.Reason + ")"
+		if s.pinnedYanked(name, v.Version) {
+			break // selectable: any other reason below applies
 		}
-		return id + " was yanked"
+		why := id + " was yanked"
+		if v.Reason != "" {
+			why += " (" + v.Reason + ")"
+		}
+		return why + "; a yanked release is used only when [python] requirements pin it exactly (" + name + "==" + v.Version.String() + ")"
 	case Unavailable:
 		return id + " is unavailable: " + v.Reason
 	}
@@ -289,7 +293,7 @@ func (s *solver) unusableReason(name string, v Candidate, allowPre bool) string 
 		return fmt.Sprintf("%s requires Python %s; the image has %s", id, v.RequiresPython, s.python)
 	}
 	if v.Version.IsPrerelease() && !allowPre {
-		return fmt.Sprintf("%s is a pre-release, used only when a requirement names one (%s>=%s) or pre-releases are allowed", id, name, v.Version)
+		return fmt.Sprintf("%s is a pre-release, used only when every requirement on %s names a pre-release, or [python] requirements opt %s in (%s>=%s)", id, name, name, name, v.Version)
 	}
 	return id + " conflicts with other choices"
 }

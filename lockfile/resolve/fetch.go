@@ -32,6 +32,7 @@ type fetcher struct {
 	p        Provider
 	o        *options
 	sem      chan struct{}
+	wg       sync.WaitGroup // background fetches, so Resolve returns only once they are done
 	mu       sync.Mutex
 	versions map[string]*future[[]Candidate]
 	deps     map[string]*future[Dependencies]
@@ -55,7 +56,9 @@ func (f *fetcher) prefetchVersions(name string) *future[[]Candidate] {
 	}
 	fu := &future[[]Candidate]{done: make(chan struct{})}
 	f.versions[name] = fu
+	f.wg.Add(1)
 	go func() {
+		defer f.wg.Done()
 		defer close(fu.done)
 		if !f.acquire() {
 			fu.err = f.ctx.Err()
@@ -115,7 +118,9 @@ func (f *fetcher) prefetchDeps(name string, c Candidate) *future[Dependencies] {
 	}
 	fu := &future[Dependencies]{done: make(chan struct{})}
 	f.deps[key] = fu
+	f.wg.Add(1)
 	go func() {
+		defer f.wg.Done()
 		defer close(fu.done)
 		if !f.acquire() {
 			fu.err = f.ctx.Err()
@@ -135,6 +140,11 @@ func (f *fetcher) prefetchDeps(name string, c Candidate) *future[Dependencies] {
 func (f *fetcher) getDeps(ctx context.Context, name string, c Candidate) (Dependencies, error) {
 	return f.prefetchDeps(name, c).wait(ctx)
 }
+
+// wait blocks until every background fetch has returned (cancel the
+// context first to make that quick): nothing writes to the provider's
+// caches after Resolve returns.
+func (f *fetcher) wait() { f.wg.Wait() }
 
 func (f *fetcher) acquire() bool {
 	select {

@@ -13,14 +13,21 @@ import (
 type PrereleasePolicy int
 
 const (
-	// PrereleasesIfNecessaryOrExplicit (the default, as in uv) admits a
-	// project's pre-releases when a requirement on it names one
-	// (">=2.0b1", "==2.0rc1") or when it has no final releases at all.
+	// PrereleasesIfNecessaryOrExplicit is the default: uv's
+	// if-necessary-or-explicit ("Allow pre-release versions if all versions
+	// of a package are pre-release, or if the package has an explicit
+	// pre-release marker in its version requirements"). A project's
+	// pre-releases are admitted when it has no usable final release, or
+	// when a top-level requirement on it names a pre-release in any clause
+	// but "!=" (">=2.0b1", "<0.2.0a2", ">0.0.0a1"), which opts the project
+	// in for every requirement on it. Otherwise a pre-release is admitted
+	// only when every requirement on the project names one.
 	PrereleasesIfNecessaryOrExplicit PrereleasePolicy = iota
 	// PrereleasesAllow admits pre-releases of every project.
 	PrereleasesAllow
-	// PrereleasesExplicit admits a project's pre-releases only when a
-	// requirement on it names one.
+	// PrereleasesExplicit is PrereleasesIfNecessaryOrExplicit without the
+	// if-necessary rule: a project with only pre-releases gets none unless
+	// a requirement names one.
 	PrereleasesExplicit
 )
 

@@ -19,7 +19,8 @@ type Provider interface {
 	// wrapping ErrNotFound.
 	Versions(ctx context.Context, name string) ([]Candidate, error)
 	// Dependencies returns the core metadata of a candidate that Versions
-	// returned as installable (Exclusion == Installable).
+	// returned as installable (Exclusion == Installable, or Yanked with a
+	// file).
 	Dependencies(ctx context.Context, name string, c Candidate) (Dependencies, error)
 }
 
@@ -54,8 +55,10 @@ const (
 	// NoCompatibleWheel: the version has wheels, but none fits the
 	// target's Python, platform, ABI or glibc.
 	NoCompatibleWheel
-	// Yanked: every file that would fit is yanked (PEP 592); a lock never
-	// chooses yanked files.
+	// Yanked: every file that would fit is yanked (PEP 592). The
+	// candidate still carries the file (Artifact): a yanked release is
+	// chosen only when a top-level requirement pins it exactly (== or
+	// ===), as PEP 592 and uv allow.
 	Yanked
 	// Unavailable: any other reason, given in Candidate.Reason.
 	Unavailable

@@ -84,7 +84,7 @@ func (p *memProvider) Dependencies(ctx context.Context, name string, c Candidate
 		if !pep440.MustParseVersion(mv.version).Equal(c.Version) {
 			continue
 		}
-		if mv.exclusion != Installable {
+		if mv.exclusion != Installable && mv.exclusion != Yanked { // a yanked release has a file to read
 			return Dependencies{}, fmt.Errorf("metadata of excluded %s %s requested", name, c.Version)
 		}
 		d := Dependencies{RequiresPython: pep440.MustParseSpecifierSet(mv.requiresPython), Extras: mv.extras}

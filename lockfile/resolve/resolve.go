@@ -29,13 +29,17 @@ func Resolve(ctx context.Context, p Provider, reqs []pep508.Requirement, env pep
 		return nil, fmt.Errorf("resolve: target python_full_version: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // stops prefetches still running
+	fetch := newFetcher(ctx, p, o)
+	defer fetch.wait() // and returns only once they have stopped
+	defer cancel()     // stops prefetches still running
 	s := &solver{
 		ctx: ctx, env: env, python: python, o: o,
-		fetch:   newFetcher(ctx, p, o),
+		fetch:   fetch,
 		cons:    map[string][]constraint{},
 		decided: map[string]*decision{},
 		direct:  map[string]bool{},
+		optIn:   map[string]bool{},
+		pins:    map[string][]pep440.Specifier{},
 		learned: map[string][]learned{},
 		cands:   map[uint64][]Candidate{},
 	}
@@ -64,6 +68,8 @@ type solver struct {
 	decided map[string]*decision
 	order   []string // decided keys in order
 	direct  map[string]bool
+	optIn   map[string]bool               // projects a top-level requirement opts into pre-releases
+	pins    map[string][]pep440.Specifier // exact top-level pins (== or ===), which may select yanked releases
 	learned map[string][]learned
 	lastID  uint64
 	cands   map[uint64][]Candidate // candidates by id of the key's last constraint
@@ -97,7 +103,16 @@ func (s *solver) rootConstraints(reqs []pep508.Requirement) ([]dep, error) {
 		if r.Marker != nil && !r.Marker.Evaluate(s.env) {
 			continue
 		}
-		s.direct[r.NormalizedName()] = true
+		name := r.NormalizedName()
+		s.direct[name] = true
+		if specNamesPrerelease(r.Specifier) {
+			s.optIn[name] = true
+		}
+		for _, sp := range r.Specifier {
+			if exactPin(sp) {
+				s.pins[name] = append(s.pins[name], sp)
+			}
+		}
 		root = append(root, depsOf(r, "", pep440.Version{})...)
 	}
 	return root, nil

@@ -323,10 +323,24 @@ func TestYanked(t *testing.T) {
 	if diff := cmp.Diff([]string{"lib==1.9"}, pins(mustResolve(t, index, []string{"lib"}))); diff != "" {
 		t.Errorf("pins (-want +got):\n%s", diff)
 	}
-	msg := mustFail(t, index, []string{"lib==2.0"})
-	if want := "lib==2.0 was requested, but lib 2.0 was yanked (broken ABI)"; !strings.Contains(msg, want) {
+	msg := mustFail(t, index, []string{"lib>1.9"})
+	if want := "lib>1.9 was requested, but lib 2.0 was yanked (broken ABI); a yanked release is used only when [python] requirements pin it exactly (lib==2.0)"; !strings.Contains(msg, want) {
 		t.Errorf("error = %q, want it to contain %q", msg, want)
 	}
+	// PEP 592: an exact top-level pin selects the yanked release, with a warning.
+	for _, pin := range []string{"lib==2.0", "lib===2.0", "lib==2.0.0"} {
+		res := mustResolve(t, index, []string{pin})
+		if diff := cmp.Diff([]string{"lib==2.0"}, pins(res)); diff != "" {
+			t.Errorf("%s: pins (-want +got):\n%s", pin, diff)
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "lib 2.0 is yanked (broken ABI)") {
+			t.Errorf("%s: warnings = %q, want the yank reported", pin, res.Warnings)
+		}
+	}
+	// A dependency's pin is not the user's: as uv, it does not select a yanked release.
+	index["app"] = []memVersion{v("1", "lib==2.0")}
+	mustFail(t, index, []string{"app"})
+	mustFail(t, index, []string{"lib==2.*"})
 }
 
 func TestPrereleases(t *testing.T) {

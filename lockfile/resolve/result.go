@@ -86,6 +86,13 @@ func (s *solver) result() *Result {
 		d, p := s.decided[key], byName[name]
 		if extra == "" {
 			p.Version, p.Candidate, p.RequiresPython = d.cand.Version, d.cand, d.deps.RequiresPython
+			if d.cand.Exclusion == Yanked {
+				w := fmt.Sprintf("%s %s is yanked", name, d.cand.Version)
+				if d.cand.Reason != "" {
+					w += " (" + d.cand.Reason + ")"
+				}
+				warnings[w+"; it is locked because the requirements pin it exactly"] = true
+			}
 		} else {
 			p.Extras = append(p.Extras, extra)
 			if !slices.ContainsFunc(d.deps.Extras, func(e string) bool { return pep508.NormalizeName(e) == extra }) {
