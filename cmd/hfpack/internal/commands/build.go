@@ -118,24 +118,17 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if len(targets) == 0 && !f.plan && f.verify == "" {
 		targets = []publish.Target{{Kind: publish.OCI, Path: filepath.Join(p.Manifest.Dir, "out", p.Manifest.Name)}}
 	}
-	epoch, err := project.SourceDateEpoch()
-	if err != nil {
-		return usageError{err}
-	}
 	pr, err := p.Prepare(ctx, project.BuildOptions{
-		CacheDir:        f.cacheDir,
-		Sidecar:         f.sidecar,
-		Version:         ReadVersion().Version,
-		SourceDateEpoch: epoch,
-		Logf:            g.ui.Infof,
+		CacheDir: f.cacheDir,
+		Sidecar:  f.sidecar,
+		Version:  ReadVersion().Version,
+		Logf:     g.ui.Infof,
 	})
 	if err != nil {
 		return err
 	}
-	for _, w := range pr.Selection.Warnings {
-		g.ui.Warnf("%s", w)
-	}
-	for _, w := range pr.Model.Warnings {
+	epoch := pr.Inputs.SourceDateEpoch
+	for _, w := range pr.Warnings {
 		g.ui.Warnf("%s", w)
 	}
 	pr.Inputs.Compression = comp

@@ -2,10 +2,8 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"strings"
 
@@ -47,7 +45,9 @@ manifest's keys and values, the lock's freshness, the base image for the
 accelerator (an impossible GPU or driver is refused here, before anything is
 downloaded), the model directory, and the handler's imports against the
 locked wheels (which are downloaded into the cache to read their file lists).
-It stops at the first failing stage, naming the file, the cause and the fix.`,
+It stops at the first failing stage, naming the file, the cause and the fix.
+check is build's preflight: it refuses everything build would refuse before
+writing a byte, with the same message.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := runCheck(cmd.Context(), manifestArg(args), cacheDir)
@@ -75,50 +75,28 @@ func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) 
 		return nil, err
 	}
 	m := p.Manifest
-	r := &CheckReport{Manifest: m.File, Name: m.Name, Accelerator: m.Accelerator.Type, Python: m.Python.Version}
+	pf, err := p.Preflight(ctx, project.PreflightOptions{CacheDir: cacheDir, Offline: true})
+	if err != nil {
+		return nil, err
+	}
+	sel, mr := pf.Selection, pf.Model
+	r := &CheckReport{Manifest: m.File, Name: m.Name, Accelerator: m.Accelerator.Type, Python: m.Python.Version, Base: sel.Base.Ref, Model: mr, Warnings: pf.Warnings}
 	r.add("manifest", "%s: %d requirements, accelerator %s", m.File, len(m.Python.Requirements), describeAccelerator(m))
-	if err := p.CheckLock(); err != nil {
-		return nil, err
-	}
 	r.add("lock", "%s is current: %d packages", p.RelLock(), len(p.Lock.Packages))
-	sel, err := p.SelectBase()
-	if err != nil {
-		return nil, err
-	}
-	r.Base = sel.Base.Ref
 	r.add("accelerator", "%s: base %s%s", describeAccelerator(m), sel.Base.Ref, cudaNote(sel.CUDA))
-	r.Warnings = append(r.Warnings, sel.Warnings...)
-	mr, err := p.CheckModel()
-	if err != nil {
-		return nil, err
+	if rt := sel.Runtime; rt != nil {
+		r.add("python", "CPython %s runtime at %s, sha256 %s verified", rt.Version, rt.Prefix, rt.SHA256[:12])
 	}
-	root, err := project.CacheRoot(cacheDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckModelPinned(root); err != nil {
-		return nil, err
-	}
-	r.Model = mr
 	r.add("model", "%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))
-	r.Warnings = append(r.Warnings, mr.Warnings...)
 	if h := m.HandlerPath(); h != "" {
-		res, err := checkImports(ctx, p, root)
-		var ne net.Error
-		if errors.As(err, &ne) {
+		switch {
+		case pf.ImportsSkipped != nil:
 			// Offline and nothing cached: every other check stands; the
 			// build, which needs the wheels anyway, checks the imports.
 			r.add("imports", "%s: not checked: the locked wheels are not cached and the index is unreachable", filepath.Base(h))
-			r.Warnings = append(r.Warnings, fmt.Sprintf("imports of %s not checked: %v", filepath.Base(h), err))
-			return r, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		r.Imports = res.Resolved
-		r.add("imports", "%s: %s", filepath.Base(h), summarizeImports(res))
-		for _, o := range res.Optional {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s:%d: optional import %q is not provided by the lock (guarded by except ImportError)", o.File, o.Line, o.Module))
+		default:
+			r.Imports = pf.Imports.Resolved
+			r.add("imports", "%s: %s", filepath.Base(h), summarizeImports(pf.Imports))
 		}
 	}
 	return r, nil
@@ -126,14 +104,6 @@ func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) 
 
 func (r *CheckReport) add(name, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, Result: fmt.Sprintf(format, args...)})
-}
-
-func checkImports(ctx context.Context, p *project.Project, root string) (*imports.Result, error) {
-	wheels, err := p.FetchWheels(ctx, root, nil)
-	if err != nil {
-		return nil, err
-	}
-	return p.CheckImports(wheels)
 }
 
 func summarizeImports(res *imports.Result) string {

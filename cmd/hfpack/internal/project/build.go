@@ -44,8 +44,6 @@ type BuildOptions struct {
 	Sidecar string
 	// Version is recorded in the image's labels.
 	Version string
-	// SourceDateEpoch fixes every timestamp; SOURCE_DATE_EPOCH when set, else 0.
-	SourceDateEpoch int64
 	// Logf reports progress lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -61,6 +59,8 @@ type Prepared struct {
 	BaseImage v1.Image
 	// BuildCache is the directory of the layer cache.
 	BuildCache string
+	// Warnings are the preflight's warnings, to print before building.
+	Warnings []string
 }
 
 // CacheRoot returns dir, or hfpack's default cache directory.
@@ -71,35 +71,21 @@ func CacheRoot(dir string) (string, error) {
 	return cache.DefaultDir()
 }
 
-// Prepare runs every build-time check (lock freshness, base selection, the
-// model, the handler's imports), downloads the locked wheels into the cache
-// and returns the builder's inputs. Nothing here writes outside the cache.
+// Prepare runs Preflight (every check a build makes before writing a byte),
+// downloads the locked wheels and the Python runtime into the cache and
+// returns the builder's inputs. Nothing here writes outside the cache.
 func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error) {
 	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	sel, err := p.SelectBase()
+	pf, err := p.Preflight(ctx, PreflightOptions{CacheDir: o.CacheDir, FetchWheels: true, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
-	m := p.Manifest
-	pr := &Prepared{Selection: sel}
-	if pr.Model, err = p.CheckModel(); err != nil {
-		return nil, err
-	}
-	root, err := CacheRoot(o.CacheDir)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.CheckModelPinned(root); err != nil {
-		return nil, err
-	}
-	wheels, err := p.FetchWheels(ctx, root, logf)
-	if err != nil {
-		return nil, err
-	}
-	app, err := p.appFiles(root, sel, wheels, pr)
+	m, sel, root, wheels := p.Manifest, pf.Selection, pf.CacheRoot, pf.Wheels
+	pr := &Prepared{Selection: sel, Model: pf.Model, Imports: pf.Imports, Warnings: pf.Warnings}
+	app, err := p.appFiles(root, sel, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +140,7 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 		ManifestDigest:  digestOf(manifestBytes),
 		LockDigest:      digestOf(lockBytes),
 		Version:         o.Version,
-		SourceDateEpoch: o.SourceDateEpoch,
+		SourceDateEpoch: pf.SourceDateEpoch,
 	}
 	pr.BuildCache = buildCacheDir(root)
 	return pr, nil
@@ -277,9 +263,9 @@ func (p *Project) CheckImports(wheels []builder.Wheel) (*imports.Result, error) 
 	return res, res.Err()
 }
 
-// appFiles checks the handler's imports against the locked wheels and lists
-// the worker, the handler with its local modules, and the sidecar config.
-func (p *Project) appFiles(root string, sel baseimages.Selection, wheels []builder.Wheel, pr *Prepared) ([]builder.File, error) {
+// appFiles lists the worker, the handler with the local modules the
+// preflight's import check found, and the sidecar config.
+func (p *Project) appFiles(root string, sel baseimages.Selection, pr *Prepared) ([]builder.File, error) {
 	m := p.Manifest
 	stage := filepath.Join(root, "staging")
 	var files []builder.File
@@ -294,11 +280,7 @@ func (p *Project) appFiles(root string, sel baseimages.Selection, wheels []build
 	files = append(files, builder.File{Path: path.Join(WorkerDir, templates.WorkerScript), Source: src, Mode: 0o644})
 	handler := ""
 	if h := m.HandlerPath(); h != "" {
-		res, err := p.CheckImports(wheels)
-		if err != nil {
-			return nil, err
-		}
-		pr.Imports = res
+		res := pr.Imports
 		dir := filepath.Dir(h)
 		for _, rel := range res.Files {
 			files = append(files, builder.File{Path: path.Join(WorkerDir, rel), Source: filepath.Join(dir, filepath.FromSlash(rel)), Mode: 0o644})

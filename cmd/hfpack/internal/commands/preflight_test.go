@@ -1,0 +1,150 @@
+package commands
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hfpack/hfpack/lockfile/indextest"
+	"github.com/hfpack/hfpack/lockfile/pylock"
+)
+
+// refusalProject is a copy of the example locked against its own index:
+// the demo wheel plus the given wheels, the requirements given, on the
+// accelerator given, with the catalog's base (no [image] base).
+func refusalProject(t *testing.T, accelerator string, reqs []string, wheels ...indextest.WheelSpec) string {
+	t.Helper()
+	srv := indextest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.MustAddWheel(indextest.WheelSpec{Name: "hfpack-demo-text", Version: "1.0.0", TopLevel: []string{"demo_text"}})
+	for _, w := range wheels {
+		srv.MustAddWheel(w)
+	}
+	path := exampleCopy(t, srv.URL)
+	quoted := []string{`"hfpack-demo-text>=1.0"`}
+	for _, r := range reqs {
+		quoted = append(quoted, `"`+r+`"`)
+	}
+	editFile(t, path,
+		`requirements = ["hfpack-demo-text>=1.0"]`, `requirements = [`+strings.Join(quoted, ", ")+`]`,
+		`type = "cpu"`, `type = "`+accelerator+`"`,
+		`base = "oci-layout:.hfpack/base"`, ``)
+	if code, _, stderr := run(t, "lock", path); code != ExitOK {
+		t.Fatalf("hfpack lock: exit %d\n%s", code, stderr)
+	}
+	return path
+}
+
+// editFile replaces old with new (pairs) in the file at path; each old
+// string must be there.
+func editFile(t *testing.T, path string, pairs ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("%s has no %q", path, pairs[i])
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func torchWheel(version string) indextest.WheelSpec {
+	return indextest.WheelSpec{Name: "torch", Version: version, Tag: "cp311-cp311-manylinux_2_17_x86_64"}
+}
+
+// Every refusal `hfpack build` can make before it writes a byte is made by
+// `hfpack check` too, with the same message and exit status 1: check is
+// the build's preflight, not a lighter cousin of it.
+func TestCheckRefusesWhatBuildRefuses(t *testing.T) {
+	t.Setenv("HFPACK_CACHE_DIR", t.TempDir())
+	cpu := func(t *testing.T) string { return refusalProject(t, "cpu", nil) }
+	gpu := func(accelerator, req string, w indextest.WheelSpec) func(t *testing.T) string {
+		return func(t *testing.T) string { return refusalProject(t, accelerator, []string{req}, w) }
+	}
+	tests := []struct {
+		name    string
+		project func(t *testing.T) string
+		break_  func(t *testing.T, manifest string)
+		env     []string
+		want    string
+	}{
+		{name: "invalid manifest", project: cpu, want: "hfpack.toml:", break_: func(t *testing.T, m string) {
+			editFile(t, m, `type = "cpu"`, `type = "NVIDIA_TESLA_Q9"`)
+		}},
+		{name: "base not pinned", project: cpu, want: "image.base", break_: func(t *testing.T, m string) {
+			editFile(t, m, `[image]`, "[image]\nbase = \"docker.io/library/debian:bookworm\"")
+		}},
+		{name: "no lock", project: cpu, want: "pylock.toml does not exist: run hfpack lock", break_: func(t *testing.T, m string) {
+			os.Remove(filepath.Join(filepath.Dir(m), pylock.FileName))
+		}},
+		{name: "stale lock", project: cpu, want: "lock is stale", break_: func(t *testing.T, m string) {
+			editFile(t, m, `"hfpack-demo-text>=1.0"`, `"hfpack-demo-text>=1.0,<2"`)
+		}},
+		{name: "bad SOURCE_DATE_EPOCH", project: cpu, env: []string{"SOURCE_DATE_EPOCH=yesterday"}, want: `SOURCE_DATE_EPOCH="yesterday" is not a number`},
+		{name: "model invalid", project: cpu, want: "config.json", break_: func(t *testing.T, m string) {
+			os.Remove(filepath.Join(filepath.Dir(m), "model", "config.json"))
+		}},
+		{name: "model changed since the lock", project: cpu, want: "model changed since the lock: vocab.txt changed", break_: func(t *testing.T, m string) {
+			f, err := os.OpenFile(filepath.Join(filepath.Dir(m), "model", "vocab.txt"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString("extra\n")
+			f.Close()
+		}},
+		{name: "handler import not locked", project: cpu, want: `"requests"`, break_: func(t *testing.T, m string) {
+			editFile(t, filepath.Join(filepath.Dir(m), "handler.py"), "import json\n", "import json\nimport requests\n")
+		}},
+		{name: "CPU torch on a GPU", project: gpu("NVIDIA_L4", "torch==2.4.1", torchWheel("2.4.1+cpu")), want: "torch 2.4.1+cpu is a CPU-only build but the accelerator is NVIDIA_L4"},
+		{name: "GPU architecture dropped", project: gpu("NVIDIA_TESLA_V100", "torch==2.11.0", torchWheel("2.11.0+cu128")), want: "torch 2.11.0+cu128 has no code for NVIDIA_TESLA_V100"},
+		{name: "driver floor", project: gpu("NVIDIA_L4", "torch==2.11.0", torchWheel("2.11.0")), want: "torch 2.11.0 needs CUDA 13.0"},
+		{name: "torch unknown to the catalog", project: gpu("NVIDIA_L4", "torch==9.1.0", torchWheel("9.1.0")), want: "torch 9.1.0 is not in hfpack's base image catalog"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.project(t)
+			if tc.break_ != nil {
+				tc.break_(t, m)
+			}
+			for _, kv := range tc.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			bcode, _, berr := run(t, "build", m, "--output", "oci:"+out, "--sidecar", filepath.Join(t.TempDir(), "no-sidecar"))
+			ccode, _, cerr := run(t, "check", m)
+			if bcode != ExitFailure || ccode != ExitFailure {
+				t.Fatalf("build exit %d, check exit %d; want 1 and 1\nbuild:\n%s\ncheck:\n%s", bcode, ccode, berr, cerr)
+			}
+			if !strings.Contains(berr, tc.want) {
+				t.Errorf("build's refusal does not say %q:\n%s", tc.want, berr)
+			}
+			if got, want := errorLines(cerr), errorLines(berr); got != want {
+				t.Errorf("check refused with\n%s\nbuild with\n%s", got, want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("build wrote %s before refusing", out)
+			}
+		})
+	}
+}
+
+// errorLines is what a command printed, less progress and warning lines.
+func errorLines(stderr string) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if strings.HasPrefix(l, "warning: ") || strings.HasPrefix(l, "wheel ") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
+}

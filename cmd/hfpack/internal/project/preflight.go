@@ -1,0 +1,132 @@
+package project
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/builder/imports"
+	"github.com/hfpack/hfpack/builder/modelcheck"
+)
+
+// PreflightOptions configure Preflight.
+type PreflightOptions struct {
+	// CacheDir is the root of hfpack's caches; "" means the default.
+	CacheDir string
+	// FetchWheels downloads every locked wheel even without a handler (a
+	// build needs them; check only to read a handler's imports).
+	FetchWheels bool
+	// Offline lets the import check be skipped, with ImportsSkipped set,
+	// when the wheels are not cached and the index is unreachable: check
+	// passes on what it could check; a build needs the wheels anyway.
+	Offline bool
+	// Logf reports progress lines; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Preflight is what every check a build makes before writing a byte found.
+type Preflight struct {
+	// SourceDateEpoch is the build's fixed time stamp.
+	SourceDateEpoch int64
+	// Selection is the base, its Python and environment, and why.
+	Selection baseimages.Selection
+	// Model is the model directory's report.
+	Model *modelcheck.Report
+	// CacheRoot is the cache directory used.
+	CacheRoot string
+	// Wheels are the locked wheels in the cache; nil when not fetched.
+	Wheels []builder.Wheel
+	// Imports is the handler's import analysis; nil without a handler.
+	Imports *imports.Result
+	// ImportsSkipped is the network error that kept the import check from
+	// running (Offline only).
+	ImportsSkipped error
+	// Warnings are problems that do not stop the build: the selection's,
+	// the model's, optional imports and a base layout not built yet.
+	Warnings []string
+}
+
+// Preflight runs, in order, every check `hfpack build` makes before it
+// writes anything: the time stamp, the lock's state, the base for the
+// accelerator (driver floor, runtime checksum, mirrors and catalogs), the
+// model and its pin in the lock, and the handler's imports against the
+// locked wheels. `hfpack check` and `hfpack build` both call it, so check
+// refuses exactly what build refuses, with the same message.
+func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight, error) {
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	epoch, err := SourceDateEpoch()
+	if err != nil {
+		return nil, err
+	}
+	pf := &Preflight{SourceDateEpoch: epoch}
+	if err := p.CheckLock(); err != nil {
+		return nil, err
+	}
+	if pf.Selection, err = p.SelectBase(); err != nil {
+		return nil, err
+	}
+	pf.Warnings = append(pf.Warnings, pf.Selection.Warnings...)
+	if w := p.missingLayout(); w != "" {
+		pf.Warnings = append(pf.Warnings, w)
+	}
+	if pf.Model, err = p.CheckModel(); err != nil {
+		return nil, err
+	}
+	pf.Warnings = append(pf.Warnings, pf.Model.Warnings...)
+	if pf.CacheRoot, err = CacheRoot(o.CacheDir); err != nil {
+		return nil, err
+	}
+	if err := p.CheckModelPinned(pf.CacheRoot); err != nil {
+		return nil, err
+	}
+	handler := p.Manifest.HandlerPath()
+	if handler == "" && !o.FetchWheels {
+		return pf, nil
+	}
+	pf.Wheels, err = p.FetchWheels(ctx, pf.CacheRoot, logf)
+	var ne net.Error
+	if o.Offline && errors.As(err, &ne) {
+		pf.Wheels, pf.ImportsSkipped = nil, err
+		pf.Warnings = append(pf.Warnings, fmt.Sprintf("imports of %s not checked: %v", filepath.Base(handler), err))
+		return pf, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if handler != "" {
+		if pf.Imports, err = p.CheckImports(pf.Wheels); err != nil {
+			return nil, err
+		}
+		for _, o := range pf.Imports.Optional {
+			pf.Warnings = append(pf.Warnings, fmt.Sprintf("%s:%d: optional import %q is not provided by the lock (guarded by except ImportError)", o.File, o.Line, o.Module))
+		}
+	}
+	return pf, nil
+}
+
+// missingLayout warns about an [image] base OCI layout that does not exist
+// yet: a pipeline step (or the demo) may create it between check and build,
+// so check says so instead of refusing.
+func (p *Project) missingLayout() string {
+	dir, ok := strings.CutPrefix(p.Manifest.Image.Base, baseimages.OCILayoutPrefix)
+	if !ok {
+		return ""
+	}
+	dir, _, _ = strings.Cut(dir, "@")
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(p.Manifest.Dir, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+		return ""
+	}
+	return fmt.Sprintf("the [image] base layout %s does not exist yet: build refuses until it does", dir)
+}
