@@ -202,7 +202,12 @@ func (s *selector) driver(v CUDAVersion) {
 		s.compat = true
 		s.reason("CUDA %s needs driver %s natively; the assumed Vertex driver floor %s runs it through CUDA minor-version compatibility (floor %s), so NVIDIA_DISABLE_REQUIRE=1 keeps NVIDIA_REQUIRE_CUDA from refusing it where the NVIDIA runtime enforces that", v, tk.MinDriver, s.floor, tk.CompatDriver)
 	default:
-		s.fail(&DriverError{CUDA: v, Needs: tk.CompatDriver, Floor: s.floor, Source: s.need.from, Fallbacks: s.driverFallbacks()})
+		e := &DriverError{CUDA: v, Needs: tk.CompatDriver, Floor: s.floor, Source: s.need.from, Fallbacks: s.driverFallbacks(), MinDriver: tk.MinDriver}
+		if t := s.need.torch; t != nil && t.release != nil && len(e.Fallbacks) > 0 {
+			newest := s.runnableVariants()[len(e.Fallbacks)-1]
+			e.Index = &TorchIndex{Torch: t.release.Release, CUDA: newest.CUDA.Tag()}
+		}
+		s.fail(e)
 	}
 }
 
@@ -214,9 +219,19 @@ func (s *selector) driverFallbacks() []string {
 		return nil
 	}
 	var out []string
-	for _, v := range t.release.Variants {
+	for _, v := range s.runnableVariants() {
+		out = append(out, fmt.Sprintf("torch==%s+%s", t.parsed.public(), v.CUDA.Tag()))
+	}
+	return out
+}
+
+// runnableVariants are the builds of the locked torch release that the
+// floor runs on the accelerator, oldest CUDA first.
+func (s *selector) runnableVariants() []TorchVariant {
+	var out []TorchVariant
+	for _, v := range s.need.torch.release.Variants {
 		if s.driverOK(v.CUDA) && v.Runs(s.acc.ComputeCapability) {
-			out = append(out, fmt.Sprintf("torch==%s+%s", t.parsed.public(), v.CUDA.Tag()))
+			out = append(out, v)
 		}
 	}
 	return out

@@ -62,23 +62,65 @@ func (e *ArchError) Error() string {
 }
 
 // DriverError reports a CUDA version that needs a newer driver than the
-// assumed Vertex floor, even with minor-version compatibility.
+// assumed Vertex floor, even with minor-version compatibility. Its message
+// ends with the manifest lines that fix it.
 type DriverError struct {
 	CUDA      CUDAVersion // the CUDA version the lock needs
 	Needs     string      // the oldest driver that runs it (compatibility floor)
 	Floor     string      // the assumed driver floor checked against
 	Source    string      // what brought the CUDA version, e.g. "torch 2.11.0"
-	Fallbacks []string    // torch pins of the same release the floor runs
+	Fallbacks []string    // torch pins of the same release the floor runs, oldest CUDA first
+	// Index is the [[python.index]] of the newest torch build the floor
+	// runs on the accelerator; nil when no build of the release does.
+	Index *TorchIndex
+	// MinDriver is the driver that runs CUDA natively: the value for
+	// [accelerator] min-driver when the nodes are known to have it.
+	MinDriver string
 }
 
-// Error names the cause and the fix.
+// TorchIndex is a per-CUDA torch index, as a [[python.index]] block names it.
+type TorchIndex struct {
+	// Torch is the release, e.g. 2.11.
+	Torch string
+	// CUDA is the build's tag, e.g. cu128.
+	CUDA string
+}
+
+// Name is the index's name in the manifest, e.g. pytorch-cu128.
+func (ix TorchIndex) Name() string { return "pytorch-" + ix.CUDA }
+
+// URL is download.pytorch.org's index for the build.
+func (ix TorchIndex) URL() string { return "https://download.pytorch.org/whl/" + ix.CUDA }
+
+// Manifest is the [[python.index]] block that routes torch to the index.
+func (ix TorchIndex) Manifest() string {
+	return fmt.Sprintf("[[python.index]]\nname = %q\nurl = %q\npackages = [\"torch\"]\n", ix.Name(), ix.URL())
+}
+
+// Error names the cause and the fix: the exact manifest lines.
 func (e *DriverError) Error() string {
-	fix := "lock an older CUDA build"
-	if len(e.Fallbacks) > 0 {
-		fix = fmt.Sprintf("lock the %s build", strings.Join(e.Fallbacks, " or "))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s needs CUDA %s, which needs NVIDIA driver %s or newer, above the assumed Vertex driver floor %s: fix it in hfpack.toml, then run hfpack lock", e.Source, e.CUDA, e.Needs, e.Floor)
+	n := 1
+	if e.Index != nil {
+		fmt.Fprintf(&b, "\n\n%d. lock torch %s's %s build (of %s, the builds the floor runs on this GPU): add\n\n%s", n, e.Index.Torch, e.Index.CUDA, strings.Join(e.Fallbacks, ", "), indent(e.Index.Manifest()))
+		n++
+	} else if len(e.Fallbacks) == 0 {
+		fmt.Fprintf(&b, "\n\n%d. lock an older CUDA build of %s", n, e.Source)
+		n++
 	}
-	return fmt.Sprintf("%s needs CUDA %s, which needs NVIDIA driver %s or newer, above the assumed Vertex driver floor %s: %s, or raise the driver floor if your nodes are known to run a newer driver",
-		e.Source, e.CUDA, e.Needs, e.Floor, fix)
+	if e.MinDriver != "" {
+		fmt.Fprintf(&b, "\n\n%d. or, if your Vertex nodes run driver %s or newer, raise the floor (hfpack vertex-spec then asks Vertex for such nodes):\n\n%s", n, e.MinDriver, indent(fmt.Sprintf("[accelerator]\nmin-driver = %q\n", e.MinDriver)))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n")
 }
 
 // CPUTorchError reports a CPU-only torch build locked for a GPU.

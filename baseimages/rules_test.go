@@ -154,7 +154,7 @@ func TestSelectErrorMessages(t *testing.T) {
 	}{
 		{"V100 with torch 2.11+cu128", "NVIDIA_TESLA_V100", "2.11.0+cu128", "", []string{"sm_70 was dropped; use the cu126 index or another GPU"}},
 		{"B200 with torch 2.5", "NVIDIA_B200", "2.5.1", "", []string{"sm_100 is not built", "use torch 2.7 or newer with the cu128 index, or another GPU"}},
-		{"H100 with PyPI torch 2.11 (CUDA 13)", "NVIDIA_H100_80GB", "2.11.0", "", []string{"torch 2.11.0 needs CUDA 13.0", "driver 580", "floor 535.54.03", "torch==2.11.0+cu126 or torch==2.11.0+cu128", "raise the driver floor"}},
+		{"H100 with PyPI torch 2.11 (CUDA 13)", "NVIDIA_H100_80GB", "2.11.0", "", []string{"torch 2.11.0 needs CUDA 13.0", "driver 580", "floor 535.54.03", "torch==2.11.0+cu126, torch==2.11.0+cu128", "min-driver = \"580.65.06\""}},
 		{"T4 with CPU torch", "NVIDIA_TESLA_T4", "2.6.0+cpu", "", []string{"CPU-only build", "accelerator = \"cpu\""}},
 		{"unknown torch", "NVIDIA_L4", "2.13.0", "", []string{"torch 2.13.0 is not in hfpack's base image catalog (it knows 2.1 to 2.12)", "[image] base"}},
 		{"torch older than the catalog", "NVIDIA_L4", "2.0.1", "", []string{"torch 2.0.1 is not in hfpack's base image catalog (it knows 2.1 to 2.12)"}},
@@ -298,4 +298,39 @@ func envValue(env []EnvVar, name string) string {
 		}
 	}
 	return ""
+}
+
+// The driver-floor refusal prints the manifest lines that fix it: the
+// [[python.index]] block of the newest CUDA build of the locked torch the
+// floor runs on the GPU, and the [accelerator] min-driver that runs the
+// locked CUDA natively.
+func TestDriverErrorPrintsManifestFix(t *testing.T) {
+	_, err := Select(nil, Request{Python: "3.11", Accelerator: "NVIDIA_L4", Packages: torchLock(t, "2.11.0")})
+	var de *DriverError
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want a DriverError", err)
+	}
+	want := `torch 2.11.0 needs CUDA 13.0, which needs NVIDIA driver 580 or newer, above the assumed Vertex driver floor 535.54.03: fix it in hfpack.toml, then run hfpack lock
+
+1. lock torch 2.11's cu128 build (of torch==2.11.0+cu126, torch==2.11.0+cu128, the builds the floor runs on this GPU): add
+
+    [[python.index]]
+    name = "pytorch-cu128"
+    url = "https://download.pytorch.org/whl/cu128"
+    packages = ["torch"]
+
+2. or, if your Vertex nodes run driver 580.65.06 or newer, raise the floor (hfpack vertex-spec then asks Vertex for such nodes):
+
+    [accelerator]
+    min-driver = "580.65.06"`
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("message (-want +got):\n%s", diff)
+	}
+	// Following either fix selects a base.
+	if _, err := Select(nil, Request{Python: "3.11", Accelerator: "NVIDIA_L4", Packages: torchLock(t, "2.11.0+cu128")}); err != nil {
+		t.Errorf("torch 2.11.0+cu128 from the suggested index: %v", err)
+	}
+	if _, err := Select(nil, Request{Python: "3.11", Accelerator: "NVIDIA_L4", Packages: torchLock(t, "2.11.0"), DriverFloor: de.MinDriver}); err != nil {
+		t.Errorf("min-driver %s: %v", de.MinDriver, err)
+	}
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +148,41 @@ func errorLines(stderr string) string {
 		keep = append(keep, l)
 	}
 	return strings.Join(keep, "\n")
+}
+
+// With [accelerator] min-driver, vertex-spec --deployed-model prints the
+// v1beta1 deployModel body whose machineSpec asks Vertex for nodes with that
+// driver, and --gcloud notes how to send it.
+func TestVertexSpecMinDriver(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(repoRoot(t), "examples", "sst2", "model"), filepath.Join(dir, "model"))
+	m := filepath.Join(dir, "hfpack.toml")
+	os.WriteFile(m, []byte("name = \"llm\"\n[model]\ntask = \"text-classification\"\n[python]\nrequirements = [\"torch==2.11.0\"]\n[accelerator]\ntype = \"NVIDIA_L4\"\ncount = 1\nmin-driver = \"580.65.06\"\n"), 0o644)
+	img := "us-central1-docker.pkg.dev/p/r/llm@sha256:" + strings.Repeat("ab", 32)
+	code, stdout, stderr := run(t, "vertex-spec", m, "--image", img, "--deployed-model")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var body DeployModelRequest
+	if err := json.Unmarshal([]byte(stdout), &body); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	want := MachineSpec{MachineType: "g2-standard-8", AcceleratorType: "NVIDIA_L4", AcceleratorCount: 1, MinGPUDriverVersion: "580.65.06"}
+	if got := body.DeployedModel.DedicatedResources.MachineSpec; got != want {
+		t.Errorf("machineSpec = %+v, want %+v", got, want)
+	}
+	if !strings.Contains(stdout, `"minGpuDriverVersion": "580.65.06"`) || !strings.Contains(body.DeployedModel.Model, "/locations/us-central1/models/") {
+		t.Errorf("body:\n%s", stdout)
+	}
+	code, stdout, _ = run(t, "vertex-spec", m, "--image", img, "--gcloud")
+	for _, want := range []string{"--accelerator=type=nvidia-l4,count=1", `min-driver = "580.65.06"`, "v1beta1/projects/PROJECT/locations/us-central1/endpoints/ENDPOINT_ID:deployModel", "--deployed-model"} {
+		if code != ExitOK || !strings.Contains(stdout, want) {
+			t.Errorf("--gcloud output lacks %q:\n%s", want, stdout)
+		}
+	}
+	// Without min-driver there is nothing to note.
+	editFile(t, m, "min-driver = \"580.65.06\"\n", "")
+	if _, stdout, _ = run(t, "vertex-spec", m, "--image", img, "--gcloud"); strings.Contains(stdout, "minGpuDriverVersion") {
+		t.Errorf("--gcloud without min-driver mentions minGpuDriverVersion:\n%s", stdout)
+	}
 }

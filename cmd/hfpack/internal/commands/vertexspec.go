@@ -149,7 +149,7 @@ func GcloudCommands(m *manifest.Manifest, spec *ContainerSpec, region string) []
 
 func newVertexSpec(g *globals) *cobra.Command {
 	var image, region string
-	var gcloud bool
+	var gcloud, deployed bool
 	cmd := &cobra.Command{
 		Use:   "vertex-spec [MANIFEST] --image REF@sha256:DIGEST",
 		Short: "Print the Vertex AI containerSpec (or gcloud commands) for a built image",
@@ -157,7 +157,10 @@ func newVertexSpec(g *globals) *cobra.Command {
 Vertex API: the image by digest, the port and the routes the sidecar serves.
 No AIP_* variable is set: Vertex provides those at run time. With --gcloud it
 prints the upload and deploy commands, with the machine type suggested for
-the manifest's accelerator.`,
+the manifest's accelerator. With --deployed-model it prints the v1beta1
+deployModel request body, whose machineSpec.minGpuDriverVersion carries
+[accelerator] min-driver so Vertex schedules the model only on nodes whose
+driver runs it; --gcloud then notes how to send it.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if image == "" {
@@ -171,17 +174,24 @@ the manifest's accelerator.`,
 			if err != nil {
 				return err
 			}
+			if region == "" {
+				region = regionOf(image)
+			}
+			if deployed {
+				g.ui.JSON = true
+				return g.ui.Result(NewDeployModelRequest(m, region), nil)
+			}
 			if !gcloud {
 				g.ui.Infof("suggested machine: %+v", SuggestDeployment(m))
 				g.ui.JSON = true
 				return g.ui.Result(spec, nil)
 			}
-			if region == "" {
-				region = regionOf(image)
-			}
 			cmds := GcloudCommands(m, spec, region)
+			if note := minDriverNote(m, spec.ImageURI, region); note != "" {
+				cmds = append(cmds, note)
+			}
 			return g.ui.Result(cmds, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "%s\n\n%s\n", cmds[0], cmds[1])
+				_, err := fmt.Fprintf(w, "%s\n", strings.Join(cmds, "\n\n"))
 				return err
 			})
 		},
@@ -189,5 +199,6 @@ the manifest's accelerator.`,
 	cmd.Flags().StringVar(&image, "image", "", "the built image, REF@sha256:DIGEST")
 	cmd.Flags().BoolVar(&gcloud, "gcloud", false, "print gcloud upload and deploy commands instead of JSON")
 	cmd.Flags().StringVar(&region, "region", "", "Vertex region for --gcloud (default: from a REGION-docker.pkg.dev image)")
+	cmd.Flags().BoolVar(&deployed, "deployed-model", false, "print the v1beta1 deployModel request body instead (machineSpec.minGpuDriverVersion from [accelerator] min-driver)")
 	return cmd
 }
