@@ -12,9 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/google"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/oauth2"
@@ -177,71 +175,6 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 		if err := remote.Write(r.Context().Digest(d.String()), art, ro...); err != nil {
 			return fmt.Errorf("pushing referrer %s: %w", d, authError(r.Context().RegistryStr(), err))
 		}
-	}
-	return nil
-}
-
-// writeLayout writes an OCI layout holding img into a temporary directory
-// beside dir, then swaps it into place.
-func writeLayout(ctx context.Context, img v1.Image, t Target, arts []v1.Image, descs []v1.Descriptor) error {
-	dir := t.Path
-	ref := t.Ref
-	if ref == "" {
-		ref = "latest"
-	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, ".hfpack-oci-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	p, err := layout.Write(tmp, empty.Index)
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{
-		"org.opencontainers.image.ref.name": ref,
-	})); err != nil {
-		return err
-	}
-	for i, art := range arts {
-		if err := p.WriteImage(art); err != nil {
-			return err
-		}
-		if err := p.AppendDescriptor(descs[i]); err != nil {
-			return err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return swapDir(tmp, dir)
-}
-
-// swapDir renames tmp to dir, moving an existing dir aside first and
-// removing it after.
-func swapDir(tmp, dir string) error {
-	old := ""
-	if _, err := os.Lstat(dir); err == nil {
-		old = tmp + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			return errors.Join(err, os.Rename(old, dir))
-		}
-		return err
-	}
-	if old != "" {
-		return os.RemoveAll(old)
 	}
 	return nil
 }

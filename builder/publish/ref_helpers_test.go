@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 func mustRef(t *testing.T, s string) name.Reference {
@@ -14,3 +16,5 @@ func mustRef(t *testing.T, s string) name.Reference {
 	}
 	return r
 }
+
+var leftoverHold = leftover.Hold
