@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hfpack/hfpack/builder/layer"
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 // ErrBadKey reports a cache key that is not 64 lower-case hex characters.
@@ -28,7 +29,9 @@ type Cache struct {
 const staleAfter = 24 * time.Hour
 
 // Open returns the cache rooted at dir, creating its directories and
-// removing temporary files that killed builds left more than a day ago.
+// removing what killed builds left: half-written layer blobs (which
+// layer.Write holds while it writes them, so a running build's are kept)
+// and other temporary files more than a day old.
 func Open(dir string) (*Cache, error) {
 	for _, sub := range []string{"blobs/sha256", "layers", "refs", "files"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
@@ -36,11 +39,15 @@ func Open(dir string) (*Cache, error) {
 		}
 	}
 	c := &Cache{dir: dir}
+	leftover.Clean(c.BlobDir(), layerTmpPrefix)
 	for _, sub := range []string{"blobs", "layers", "refs", "files"} {
 		removeStale(filepath.Join(dir, sub), time.Now().Add(-staleAfter))
 	}
 	return c, nil
 }
+
+// layerTmpPrefix names layer.Write's temporary blobs.
+const layerTmpPrefix = ".tmp-layer-"
 
 // removeStale removes ".tmp-*" files in dir last modified before cutoff.
 func removeStale(dir string, cutoff time.Time) {

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 const key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -110,17 +113,107 @@ func TestFileSHA256IsRemembered(t *testing.T) {
 	if first != want {
 		t.Fatalf("FileSHA256() = %s, want %s", first, want)
 	}
-	// Same size and mtime: the remembered hash is used without reading.
-	os.WriteFile(p, []byte("bbbb"), 0o644)
-	os.Chtimes(p, mtime, mtime)
-	if got, _ := c.FileSHA256(p); got != first {
-		t.Errorf("FileSHA256() of an untouched file = %s, want the remembered %s", got, first)
+	// Untouched: the remembered hash is used without reading the file
+	// (shown by a record whose hash is not the file's).
+	fake := strings.Repeat("f", 64)
+	sum := sha256.Sum256([]byte(p))
+	rec := filepath.Join(c.Dir(), "files", hex.EncodeToString(sum[:])+".json")
+	b, _ := os.ReadFile(rec)
+	os.WriteFile(rec, []byte(strings.Replace(string(b), first, fake, 1)), 0o644)
+	if got, _ := c.FileSHA256(p); got != fake {
+		t.Errorf("FileSHA256() of an untouched file = %s, want the remembered %s", got, fake)
 	}
 	// Touched: rehashed.
 	os.Chtimes(p, mtime.Add(time.Second), mtime.Add(time.Second))
-	want, _, _ = HashFile(p)
 	if got, _ := c.FileSHA256(p); got != want {
 		t.Errorf("FileSHA256() after touch = %s, want %s", got, want)
+	}
+}
+
+// An edit that keeps the size and the modification time is seen: by the
+// change time when the file is rewritten in place, by the inode when it is
+// replaced (as editors and `cp -p` do).
+func TestFileSHA256SeesEditsThatKeepSizeAndMtime(t *testing.T) {
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "weights")
+	mtime := time.Unix(1e9, 0)
+	write := func(content string) string {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, mtime, mtime)
+		h, _, _ := HashFile(p)
+		return h
+	}
+	write("aaaa")
+	if _, err := c.FileSHA256(p); err != nil {
+		t.Fatal(err)
+	}
+	// In place: wait for the clock the change time is taken from to move
+	// on (its resolution is a kernel tick), then rewrite.
+	fi, _ := os.Stat(p)
+	_, ctime := inodeCtime(fi)
+	if ctime == 0 {
+		t.Skip("no change time on this platform")
+	}
+	for i := 0; ; i++ {
+		time.Sleep(5 * time.Millisecond)
+		probe := filepath.Join(dir, "probe")
+		os.WriteFile(probe, nil, 0o644)
+		pi, _ := os.Stat(probe)
+		if _, c := inodeCtime(pi); c != ctime || i > 400 {
+			break
+		}
+	}
+	want := write("bbbb")
+	if got, _ := c.FileSHA256(p); got != want {
+		t.Errorf("FileSHA256() after a same-size rewrite with the mtime restored = %s, want %s", got, want)
+	}
+	// Replaced by rename: a new inode.
+	tmp := filepath.Join(dir, "new")
+	os.WriteFile(tmp, []byte("cccc"), 0o644)
+	os.Chtimes(tmp, mtime, mtime)
+	os.Rename(tmp, p)
+	want, _, _ = HashFile(p)
+	if got, _ := c.FileSHA256(p); got != want {
+		t.Errorf("FileSHA256() after a same-size replacement with the mtime kept = %s, want %s", got, want)
+	}
+}
+
+// A layer blob a killed build left half-written is removed by the next
+// Open, however recent; one a running build holds is kept, however old.
+func TestOpenRemovesKilledBuildsLayerBlobs(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	killed := filepath.Join(dir, "blobs", ".tmp-layer-killed")
+	live := filepath.Join(dir, "blobs", ".tmp-layer-live")
+	minuteAgo := time.Now().Add(-time.Minute)
+	for _, p := range []string{killed, live} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, minuteAgo, minuteAgo)
+	}
+	release, err := leftover.Hold(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(killed); !os.IsNotExist(err) {
+		t.Errorf("a killed build's layer blob survived Open: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a running build's layer blob was removed: %v", err)
 	}
 }
 
@@ -171,6 +264,16 @@ func TestRefIsStaleWhenASourceChanges(t *testing.T) {
 	os.Chtimes(p, later, later)
 	if _, ok, err := c.Ref(key); ok || err != nil {
 		t.Errorf("Ref() after the source was touched = %t, %v, want a miss", ok, err)
+	}
+	// Replaced with the same size and mtime: a new inode.
+	src, _ = StatSources([]string{p})
+	c.PutRef(key, d, src)
+	tmp := p + ".new"
+	os.WriteFile(tmp, []byte("WEIGHTS"), 0o644)
+	os.Chtimes(tmp, later, later)
+	os.Rename(tmp, p)
+	if _, ok, err := c.Ref(key); ok || err != nil {
+		t.Errorf("Ref() after the source was replaced keeping size and mtime = %t, %v, want a miss", ok, err)
 	}
 	os.Remove(p)
 	if _, ok, err := c.Ref(key); ok || err != nil {

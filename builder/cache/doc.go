@@ -2,7 +2,8 @@
 //
 // Layers are keyed by the hash of their inputs (computed by the Plan): a hit
 // returns the stored layer blob without reading any input. Model files are
-// hashed once and remembered by path, size and modification time. Every
+// hashed once and remembered by path, size, modification time, inode and
+// change time. Every
 // write goes to a temporary file that is renamed into place, and a key is
 // recorded only after its blob is complete, so a crash or a concurrent build
 // never leaves an entry that points at a partial blob.
@@ -13,8 +14,11 @@
 //	layers/<key>.json    input key -> layer.Descriptor of a stored blob
 //	refs/<key>.json      input key -> layer.Descriptor of a layer regenerated
 //	                     from local files (uncompressed weights), with their
-//	                     sizes and modification times
-//	files/<hex>.json     sha256(absolute path) -> size, mtime, sha256
+//	                     sizes, modification times, inodes and change times
+//	files/<hex>.json     sha256(absolute path) -> size, mtime, inode, ctime,
+//	                     sha256
 //
-// Temporary files (".tmp-*") older than a day are removed by Open.
+// Open removes the layer blobs (".tmp-layer-*") that killed builds left
+// half-written, as soon as no process holds them, and other temporary
+// files (".tmp-*") older than a day.
 package cache

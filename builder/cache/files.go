@@ -11,15 +11,15 @@ import (
 )
 
 type fileRecord struct {
-	Path    string `json:"path"`
-	Size    int64  `json:"size"`
-	ModTime int64  `json:"mtimeNs"`
-	SHA256  string `json:"sha256"`
+	Path string `json:"path"`
+	fileID
+	SHA256 string `json:"sha256"`
 }
 
 // FileSHA256 returns the hex sha256 of the file at path. The result is
-// remembered by absolute path, size and modification time (nanoseconds), so
-// an unchanged file is read once; touching or rewriting it rehashes it.
+// remembered by absolute path, size, modification time, inode and change
+// time, so an unchanged file is read once; touching, rewriting or replacing
+// it rehashes it, even when its size and modification time are kept.
 func (c *Cache) FileSHA256(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -33,7 +33,7 @@ func (c *Cache) FileSHA256(path string) (string, error) {
 	rec := filepath.Join(c.dir, "files", hex.EncodeToString(sum[:])+".json")
 	if b, err := os.ReadFile(rec); err == nil {
 		var r fileRecord
-		if json.Unmarshal(b, &r) == nil && r.Path == abs && r.Size == fi.Size() && r.ModTime == fi.ModTime().UnixNano() && len(r.SHA256) == 64 {
+		if json.Unmarshal(b, &r) == nil && r.Path == abs && r.fileID == idOf(fi) && len(r.SHA256) == 64 {
 			return r.SHA256, nil
 		}
 	}
@@ -44,7 +44,7 @@ func (c *Cache) FileSHA256(path string) (string, error) {
 	if n != fi.Size() {
 		return "", fmt.Errorf("hashing %s: size changed from %d to %d while reading", abs, fi.Size(), n)
 	}
-	b, err := json.Marshal(fileRecord{Path: abs, Size: n, ModTime: fi.ModTime().UnixNano(), SHA256: h})
+	b, err := json.Marshal(fileRecord{Path: abs, fileID: idOf(fi), SHA256: h})
 	if err != nil {
 		return "", err
 	}

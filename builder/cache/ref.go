@@ -13,12 +13,12 @@ import (
 
 // Source is the identity of a local file a layer is regenerated from.
 type Source struct {
-	Path    string `json:"path"`
-	Size    int64  `json:"size"`
-	ModTime int64  `json:"mtimeNs"`
+	Path string `json:"path"`
+	fileID
 }
 
-// StatSources records the current size and modification time of paths.
+// StatSources records the current size, modification time, inode and
+// change time of paths.
 // Call it before reading the files to describe the layer, so that a change
 // during the read makes the entry stale.
 func StatSources(paths []string) ([]Source, error) {
@@ -32,7 +32,7 @@ func StatSources(paths []string) ([]Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Source{Path: abs, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+		out[i] = Source{Path: abs, fileID: idOf(fi)}
 	}
 	return out, nil
 }
@@ -44,7 +44,8 @@ type refEntry struct {
 
 // Ref returns the descriptor recorded under key for a layer that is not
 // stored but regenerated from local files, or ok false when there is none
-// or any of its files changed size or modification time since.
+// or any of its files changed (size, modification time, inode or change
+// time) since.
 func (c *Cache) Ref(key string) (d layer.Descriptor, ok bool, err error) {
 	if err := checkKey(key); err != nil {
 		return layer.Descriptor{}, false, err
@@ -62,7 +63,7 @@ func (c *Cache) Ref(key string) (d layer.Descriptor, ok bool, err error) {
 	}
 	for _, s := range e.Sources {
 		fi, err := os.Stat(s.Path)
-		if err != nil || fi.Size() != s.Size || fi.ModTime().UnixNano() != s.ModTime {
+		if err != nil || idOf(fi) != s.fileID {
 			return layer.Descriptor{}, false, nil
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 // Descriptor identifies a written layer blob.
@@ -97,6 +98,14 @@ func Write(ctx context.Context, t *tree.Tree, dir string, opts ...Option) (*Laye
 	if err != nil {
 		return nil, err
 	}
+	// Held while written: the cache removes one no process holds.
+	release, err := leftover.Hold(f.Name())
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	defer release()
 	done := false
 	defer func() {
 		if !done {
