@@ -157,15 +157,22 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 			http.StatusInternalServerError, http.StatusBadGateway,
 			http.StatusServiceUnavailable, http.StatusGatewayTimeout),
 	}
+	// The image goes by digest first, then its referrers, and the tag
+	// moves last: a push that fails half-way leaves the tag where it was.
 	// The progress channel is closed when the image's push ends, so the
-	// (small) referrers go without it.
+	// (small) referrers and the tag go without it.
 	pushImage := ro
 	if o.progress != nil {
 		pushImage = append(pushImage[:len(pushImage):len(pushImage)], remote.WithProgress(o.progress))
 		o.progress = nil // remote.Write closes it
 	}
-	if err := remote.Write(r, img, pushImage...); err != nil {
-		return authError(r.Context().RegistryStr(), err)
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	registry := r.Context().RegistryStr()
+	if err := remote.Write(r.Context().Digest(digest.String()), img, pushImage...); err != nil {
+		return redact(authError(registry, err))
 	}
 	for _, art := range o.referrers {
 		d, err := art.Digest()
@@ -173,8 +180,15 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 			return err
 		}
 		if err := remote.Write(r.Context().Digest(d.String()), art, ro...); err != nil {
-			return fmt.Errorf("pushing referrer %s: %w", d, authError(r.Context().RegistryStr(), err))
+			return redact(fmt.Errorf("pushing referrer %s: %w", d, authError(registry, err)))
 		}
+	}
+	tag, ok := r.(name.Tag)
+	if !ok {
+		return nil // pushed by digest: no tag to move
+	}
+	if err := remote.Tag(tag, img, ro...); err != nil {
+		return redact(fmt.Errorf("tagging %s: %w", tag, authError(registry, err)))
 	}
 	return nil
 }

@@ -269,13 +269,13 @@ func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target,
 	if len(referrers) > 0 && t.Kind != publish.DockerArchive {
 		opts = append(opts, publish.WithReferrers(referrers...))
 	}
+	var bar ui.Progress
+	done := make(chan struct{})
 	if t.Kind == publish.Registry {
 		ch := make(chan v1.Update, 64)
 		opts = append(opts, publish.WithProgress(ch))
-		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			var bar ui.Progress
 			var last int64
 			for u := range ch {
 				if bar == nil && u.Total > 0 {
@@ -286,13 +286,21 @@ func publishOne(ctx context.Context, g *globals, img v1.Image, t publish.Target,
 					last = u.Complete
 				}
 			}
-			if bar != nil {
-				bar.Done()
-			}
 		}()
-		defer func() { <-done }()
+	} else {
+		close(done)
 	}
 	g.ui.Infof("writing %s", t)
 	_, err := publish.Publish(ctx, img, t, opts...)
+	<-done // Publish closed the channel
+	// The push is done only when its referrers and its tag are: a failed
+	// push never says done.
+	if bar != nil {
+		if err != nil {
+			bar.Fail()
+		} else {
+			bar.Done()
+		}
+	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/manifest"
 )
@@ -44,7 +45,9 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "hfpack: %v\n", err)
+		// Registries put upload tokens and signatures in URL queries:
+		// no message shows one.
+		fmt.Fprintf(stderr, "hfpack: %s\n", publish.RedactURLQueries(err.Error()))
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "Run 'hfpack --help' for usage.\n")

@@ -60,6 +60,8 @@ type Progress interface {
 	Add(n int64)
 	// Done marks the task finished.
 	Done()
+	// Fail marks the task ended without finishing: nothing says done.
+	Fail()
 }
 
 // NewProgress starts reporting a task of total units (bytes when bytes is
@@ -89,11 +91,13 @@ type nop struct{}
 
 func (nop) Add(int64) {}
 func (nop) Done()     {}
+func (nop) Fail()     {}
 
 type barProgress struct{ b *progressbar.ProgressBar }
 
 func (p barProgress) Add(n int64) { _ = p.b.Add64(n) }
 func (p barProgress) Done()       { _ = p.b.Finish() }
+func (p barProgress) Fail()       { _ = p.b.Exit() }
 
 type lineProgress struct {
 	mu    sync.Mutex
@@ -126,6 +130,16 @@ func (p *lineProgress) Done() {
 	}
 	p.ended = true
 	fmt.Fprintf(p.w, "%s: done (%s)\n", p.desc, p.format(p.done))
+}
+
+func (p *lineProgress) Fail() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended {
+		return
+	}
+	p.ended = true
+	fmt.Fprintf(p.w, "%s: failed after %s of %s\n", p.desc, p.format(p.done), p.format(p.total))
 }
 
 func (p *lineProgress) format(n int64) string {
