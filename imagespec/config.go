@@ -54,6 +54,13 @@ type Config struct {
 	// RequestTimeout bounds a request from arrival to answer; past it the
 	// client gets 504 and a worker still busy with it is restarted (default 60s).
 	RequestTimeout Duration `json:"request-timeout,omitempty"`
+	// MaxConcurrentStreams is how many generations (streamed or chat
+	// answers) run at once in the worker; more wait in the queue, bounded by
+	// MaxQueue, then get 429 (default 4).
+	MaxConcurrentStreams int `json:"max-concurrent-streams,omitempty"`
+	// StreamTimeout bounds one generation from arrival to its last piece;
+	// past it the generator is closed and the client gets an error (default 10m).
+	StreamTimeout Duration `json:"stream-timeout,omitempty"`
 	// MaxRequestBytes bounds request bodies (default 1572864, 1.5 MiB).
 	MaxRequestBytes int64 `json:"max-request-bytes,omitempty"`
 	// MaxJSONDepth bounds the nesting of request bodies (default 64).
@@ -165,6 +172,10 @@ func (c Config) WithDefaults() Config {
 		c.MaxQueue = 64 * c.MaxBatchSize
 	}
 	def(&c.RequestTimeout, 60*time.Second)
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = 4
+	}
+	def(&c.StreamTimeout, 10*time.Minute)
 	if c.MaxRequestBytes == 0 {
 		c.MaxRequestBytes = 1572864
 	}
@@ -189,7 +200,10 @@ func (c Config) Validate() error {
 	if c.MaxQueue < c.MaxBatchSize {
 		errs = append(errs, fmt.Errorf("max-queue %d must be at least max-batch-size %d", c.MaxQueue, c.MaxBatchSize))
 	}
-	if c.MaxRequestBytes < 0 || c.MaxJSONDepth < 0 || c.MaxBatchDelay < 0 || c.RequestTimeout < 0 {
+	if c.MaxConcurrentStreams < 1 {
+		errs = append(errs, fmt.Errorf("max-concurrent-streams %d must be at least 1", c.MaxConcurrentStreams))
+	}
+	if c.MaxRequestBytes < 0 || c.MaxJSONDepth < 0 || c.MaxBatchDelay < 0 || c.RequestTimeout < 0 || c.StreamTimeout < 0 {
 		errs = append(errs, errors.New("limits and durations must not be negative"))
 	}
 	if c.ModelDir == "" && c.StorageURI == "" {

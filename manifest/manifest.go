@@ -28,6 +28,10 @@ const (
 	DefaultMaxBatchDelay   = 5 * time.Millisecond
 	DefaultRequestTimeout  = 60 * time.Second
 	DefaultMaxRequestBytes = 1572864 // 1.5 MB: the shared public endpoint's limit
+	// DefaultMaxConcurrentStreams is how many generations run at once.
+	DefaultMaxConcurrentStreams = 4
+	// DefaultStreamTimeout bounds one generation.
+	DefaultStreamTimeout = 10 * time.Minute
 )
 
 // Manifest is a decoded, defaulted and validated hfpack.toml.
@@ -88,6 +92,12 @@ type Serving struct {
 	MaxBatchDelay   Duration `toml:"max-batch-delay" json:"max-batch-delay"`
 	RequestTimeout  Duration `toml:"request-timeout" json:"request-timeout"`
 	MaxRequestBytes int64    `toml:"max-request-bytes" json:"max-request-bytes"`
+	// MaxConcurrentStreams is how many generations (handler generate())
+	// run at once in the worker; more wait in the queue, then get 429.
+	MaxConcurrentStreams int `toml:"max-concurrent-streams" json:"max-concurrent-streams"`
+	// StreamTimeout bounds one generation; Vertex's dedicated endpoint gets
+	// it as its inferenceTimeout.
+	StreamTimeout Duration `toml:"stream-timeout" json:"stream-timeout"`
 }
 
 // Image overrides image-level choices.
@@ -214,6 +224,12 @@ func (m *Manifest) applyDefaults(md toml.MetaData) {
 	}
 	if !md.IsDefined("serving", "max-request-bytes") {
 		m.Serving.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if !md.IsDefined("serving", "max-concurrent-streams") {
+		m.Serving.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if !md.IsDefined("serving", "stream-timeout") {
+		m.Serving.StreamTimeout = Duration{Duration: DefaultStreamTimeout}
 	}
 }
 

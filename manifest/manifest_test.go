@@ -94,7 +94,8 @@ func TestDefaults(t *testing.T) {
 		Python:      Python{Version: "3.11", IndexURL: "https://pypi.org/simple"},
 		Accelerator: Accelerator{Type: "cpu", Count: 0},
 		Serving: Serving{MaxBatchSize: 8, MaxBatchDelay: Duration{Duration: 5 * time.Millisecond},
-			RequestTimeout: Duration{Duration: time.Minute}, MaxRequestBytes: 1572864},
+			RequestTimeout: Duration{Duration: time.Minute}, MaxRequestBytes: 1572864,
+			MaxConcurrentStreams: 4, StreamTimeout: Duration{Duration: 10 * time.Minute}},
 	}
 	if diff := cmp.Diff(want, *m, cmp.Comparer(func(a, b Duration) bool { return a.Duration == b.Duration }),
 		cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "File" || p.String() == "Dir" }, cmp.Ignore())); diff != "" {
@@ -166,6 +167,8 @@ func TestBrokenManifests(t *testing.T) {
 		{"duration unitless", `request-timeout = "60s"`, `request-timeout = "60"`, "serving.request-timeout", `request-timeout`, "not a duration"},
 		{"timeout too long", `request-timeout = "60s"`, `request-timeout = "2h"`, "serving.request-timeout", `request-timeout`, "out of range"},
 		{"batch size zero", `max-batch-size = 8`, `max-batch-size = 0`, "serving.max-batch-size", `max-batch-size = 0`, "out of range"},
+		{"streams zero", `max-request-bytes = 1572864`, "max-request-bytes = 1572864\nmax-concurrent-streams = 0", "serving.max-concurrent-streams", `max-concurrent-streams = 0`, "out of range"},
+		{"stream timeout too long", `max-request-bytes = 1572864`, "max-request-bytes = 1572864\nstream-timeout = \"3h\"", "serving.stream-timeout", `stream-timeout`, "out of range"},
 		{"request bytes too large", `max-request-bytes = 1572864`, `max-request-bytes = 99999999999`, "serving.max-request-bytes", `max-request-bytes`, "out of range"},
 		{"base by tag", `base = ""`, `base = "nvidia/cuda:12.4.1-base-ubuntu22.04"`, "image.base", `base = "nvidia`, "not pinned"},
 		{"base layout without path", `base = ""`, `base = "oci-layout:"`, "image.base", `base = "oci-layout`, "names no directory"},

@@ -24,6 +24,7 @@ var knownKeys = []string{
 	"python.index", "python.index.name", "python.index.url", "python.index.packages",
 	"accelerator", "accelerator.type", "accelerator.count", "accelerator.min-driver",
 	"serving", "serving.max-batch-size", "serving.max-batch-delay", "serving.request-timeout", "serving.max-request-bytes",
+	"serving.max-concurrent-streams", "serving.stream-timeout",
 	"image", "image.base",
 }
 
@@ -42,10 +43,11 @@ var Tasks = []string{
 // Limits on serving values: Vertex's dedicated endpoints accept 10 MB and
 // time out after at most an hour.
 const (
-	maxBatchSize    = 1024
-	maxBatchDelay   = 10 * time.Second
-	maxTimeout      = time.Hour
-	maxRequestBytes = 10 * 1024 * 1024
+	maxBatchSize         = 1024
+	maxBatchDelay        = 10 * time.Second
+	maxTimeout           = time.Hour // also the dedicated endpoint's longest inferenceTimeout
+	maxConcurrentStreams = 1024
+	maxRequestBytes      = 10 * 1024 * 1024
 )
 
 var (
@@ -265,6 +267,10 @@ func (v *validator) serving() {
 	}
 	v.duration("serving.max-batch-delay", &s.MaxBatchDelay, 0, maxBatchDelay)
 	v.duration("serving.request-timeout", &s.RequestTimeout, time.Millisecond, maxTimeout)
+	if s.MaxConcurrentStreams < 1 || s.MaxConcurrentStreams > maxConcurrentStreams {
+		v.errorf("serving.max-concurrent-streams", "%d is out of range: use 1 to %d", s.MaxConcurrentStreams, maxConcurrentStreams)
+	}
+	v.duration("serving.stream-timeout", &s.StreamTimeout, time.Second, maxTimeout)
 	if s.MaxRequestBytes < 1 || s.MaxRequestBytes > maxRequestBytes {
 		v.errorf("serving.max-request-bytes", "%d is out of range: use 1 to %d (Vertex's dedicated endpoints accept 10 MB; shared ones 1.5 MB)", s.MaxRequestBytes, maxRequestBytes)
 	}

@@ -17,6 +17,15 @@ Handler contract (a Python file given with --handler):
     def predict(state, instances, parameters):    -> list, one item per instance
     def preprocess(state, instances, parameters): -> what predict receives   (optional)
     def postprocess(state, predictions, parameters): -> final list           (optional)
+    def generate(state, instance, parameters):    -> yields pieces           (optional)
+
+generate() serves chat and completion requests, streamed or not: it is a
+generator yielding text pieces (str) or dicts {"text": ..., "finish_reason":
+..., "usage": {"prompt_tokens": N, "completion_tokens": M}}. instance is
+{"messages": [...]} or {"prompt": "..."}; parameters holds the request's
+generation options (max_tokens, temperature, top_p, stop, seed, ...). Each
+generation runs on a thread of its own; when the client goes away or the
+deadline passes, the generator is closed before its next piece.
 
 Without --handler, a transformers pipeline for --task serves the model.
 """
@@ -26,12 +35,14 @@ import importlib.util
 import json
 import logging
 import os
+import queue
 import socket
 import struct
 import sys
+import threading
 import traceback
 
-PROTOCOL = 1
+PROTOCOL = 2
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 256 << 20
 
@@ -120,9 +131,15 @@ class Channel:
         self.sock.connect(path)
         self.reader = self.sock.makefile("rb", buffering=1 << 16)
 
+        self.lock = threading.Lock()
+
     def send(self, msg):
-        body = _encode(msg)
-        self.sock.sendall(_HEADER.pack(len(body)) + body)
+        self.send_raw(_encode(msg))
+
+    def send_raw(self, body):
+        frame = _HEADER.pack(len(body)) + body
+        with self.lock:
+            self.sock.sendall(frame)
 
     def recv(self):
         header = self.reader.read(4)
@@ -156,22 +173,107 @@ def predict(handler, state, msg):
     return list(preds)
 
 
-def serve(chan, handler, state):
-    while True:
-        msg = chan.recv()
-        if msg is None or msg.get("type") == "shutdown":
-            return 0
-        if msg.get("type") != "predict":
-            raise ValueError("unexpected message %r" % msg.get("type"))
-        reply = {"type": "result", "id": msg["id"]}
+def _error(msg_id, exc):
+    # The sidecar logs the traceback; clients see it only in debug mode.
+    return {"type": "error", "id": msg_id, "error": _describe(exc), "traceback": traceback.format_exc()}
+
+
+def run_predict(chan, handler, state, msg):
+    reply = {"type": "result", "id": msg["id"]}
+    try:
+        reply["predictions"] = predict(handler, state, msg)
+        body = _encode(reply)
+    except Exception as exc:  # the handler's error goes to the client as a 500
+        body = _encode(_error(msg["id"], exc))
+    chan.send_raw(body)
+
+
+def run_generate(chan, handler, state, msg, cancelled):
+    """Sends each piece the handler's generator yields, then an end frame.
+
+    A cancel (client gone, deadline) closes the generator before its next
+    piece is sent: the generator's finally blocks run, here, at once.
+    """
+    msg_id = msg["id"]
+    gen = None
+    try:
+        gen = handler.generate(state, msg.get("instance"), msg.get("parameters") or {})
+        for piece in gen:
+            if cancelled.is_set():
+                break
+            chan.send_raw(_encode({"type": "piece", "id": msg_id, "data": piece}))
+            if cancelled.is_set():
+                break
+        close = getattr(gen, "close", None)
+        if callable(close):
+            close()
+        end = {"type": "end", "id": msg_id}
+        if cancelled.is_set():
+            end["cancelled"] = True
+        chan.send_raw(_encode(end))
+    except Exception as exc:
         try:
-            reply["predictions"] = predict(handler, state, msg)
-            body = _encode(reply)
-        except Exception as exc:  # the handler's error goes to the client as a 500
-            # The sidecar logs the traceback; clients see it only in debug mode.
-            reply = {"type": "error", "id": msg["id"], "error": _describe(exc), "traceback": traceback.format_exc()}
-            body = _encode(reply)
-        chan.sock.sendall(_HEADER.pack(len(body)) + body)
+            close = getattr(gen, "close", None)
+            if callable(close):
+                close()
+        except Exception:
+            pass
+        chan.send_raw(_encode(_error(msg_id, exc)))
+
+
+def serve(chan, handler, state):
+    """Runs batches one at a time on this (the main) thread, as the handler
+    has always been called; a reader thread takes frames off the socket, and
+    each generation runs on a thread of its own."""
+    batches = queue.Queue()
+    streams = {}  # id -> cancelled event
+    lock = threading.Lock()
+
+    def generate(msg, cancelled):
+        try:
+            run_generate(chan, handler, state, msg, cancelled)
+        finally:
+            with lock:
+                streams.pop(msg["id"], None)
+
+    def read_loop():
+        try:
+            while True:
+                msg = chan.recv()
+                kind = None if msg is None else msg.get("type")
+                if kind is None or kind == "shutdown":
+                    batches.put(None)
+                    return
+                if kind == "predict":
+                    batches.put(msg)
+                elif kind == "generate":
+                    cancelled = threading.Event()
+                    with lock:
+                        streams[msg["id"]] = cancelled
+                    threading.Thread(target=generate, args=(msg, cancelled), name="hfpack-generate-%d" % msg["id"], daemon=True).start()
+                elif kind == "cancel":
+                    with lock:
+                        cancelled = streams.get(msg["id"])
+                    if cancelled is not None:
+                        cancelled.set()
+                else:
+                    raise ValueError("unexpected message %r" % kind)
+        except BaseException as exc:
+            batches.put(exc)
+
+    threading.Thread(target=read_loop, name="hfpack-reader", daemon=True).start()
+    while True:
+        msg = batches.get()
+        if msg is None:
+            break
+        if isinstance(msg, BaseException):
+            raise msg
+        run_predict(chan, handler, state, msg)
+    with lock:
+        running = list(streams.values())
+    for cancelled in running:
+        cancelled.set()
+    return 0
 
 
 def main(argv=None):
@@ -194,7 +296,7 @@ def main(argv=None):
         # The sidecar logs the traceback as one entry; clients see only the error.
         chan.send({"type": "load_error", "error": _describe(exc), "traceback": traceback.format_exc()})
         return 1
-    chan.send({"type": "ready"})
+    chan.send({"type": "ready", "generate": callable(getattr(handler, "generate", None))})
     return serve(chan, handler, state)
 
 

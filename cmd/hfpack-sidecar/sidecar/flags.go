@@ -39,6 +39,8 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	set.dur("max-batch-delay", "longest wait for a batch to fill (default 5ms)", func(c *Config, v time.Duration) { c.MaxBatchDelay = Duration(v) })
 	set.int("max-queue", "most instances waiting before 429 (default 64 x max-batch-size)", func(c *Config, v int) { c.MaxQueue = v })
 	set.dur("request-timeout", "request deadline (default 60s)", func(c *Config, v time.Duration) { c.RequestTimeout = Duration(v) })
+	set.int("max-concurrent-streams", "most generations running at once (default 4)", func(c *Config, v int) { c.MaxConcurrentStreams = v })
+	set.dur("stream-timeout", "deadline of one generation (default 10m)", func(c *Config, v time.Duration) { c.StreamTimeout = Duration(v) })
 	set.int64("max-request-bytes", "largest request body (default 1572864)", func(c *Config, v int64) { c.MaxRequestBytes = v })
 	set.int("metrics-port", "serve metrics on this port instead of the main one", func(c *Config, v int) { c.MetricsPort = v })
 	set.str("metrics-path", "metrics route (default /metrics; - disables)", func(c *Config, v string) { c.MetricsPath = v })

@@ -21,9 +21,11 @@ type metrics struct {
 	batchTime prometheus.Histogram
 	restarts  prometheus.Counter
 	ready     prometheus.Gauge
+
+	streamsRunning prometheus.Gauge
 }
 
-func newMetrics(maxBatch int, queueDepth func() float64) *metrics {
+func newMetrics(maxBatch int, queueDepth, streamsWaiting func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -47,11 +49,17 @@ func newMetrics(maxBatch int, queueDepth func() float64) *metrics {
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hfpack_worker_ready", Help: "1 while the worker is ready to predict.",
 		}),
+		streamsRunning: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hfpack_generations_running", Help: "Generations holding a place in the worker.",
+		}),
 	}
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hfpack_queue_depth", Help: "Instances waiting for a batch.",
 	}, queueDepth)
-	m.reg.MustRegister(m.requests, m.latency, m.batchSize, m.batchTime, m.restarts, m.ready, queue,
+	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hfpack_generations_waiting", Help: "Generations waiting for a place in the worker.",
+	}, streamsWaiting)
+	m.reg.MustRegister(waiting, m.requests, m.latency, m.batchSize, m.batchTime, m.restarts, m.ready, queue, m.streamsRunning,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

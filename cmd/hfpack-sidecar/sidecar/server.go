@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/batch"
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/protocol"
@@ -34,6 +35,8 @@ func (s *Sidecar) routes() http.Handler {
 	add(s.cfg.HealthRoute, health)
 	add("/predict", predict)
 	add(s.cfg.PredictRoute, predict)
+	add("/v1/chat/completions", s.generationRoute(kindChat))
+	add("/v1/completions", s.generationRoute(kindCompletion))
 	if s.cfg.MetricsPort == 0 && s.cfg.MetricsPath != "-" {
 		add(s.cfg.MetricsPath, s.metrics.handler())
 	}
@@ -68,38 +71,115 @@ func (s *Sidecar) servePredict(w http.ResponseWriter, r *http.Request) {
 	s.log.Debug("predict", "status", code, "instances", n, "seconds", d.Seconds())
 }
 
-// predict answers one prediction request and returns its status code and
-// instance count.
-func (s *Sidecar) predict(w http.ResponseWriter, r *http.Request) (int, int) {
+// generationRoute serves /v1/chat/completions or /v1/completions.
+func (s *Sidecar) generationRoute(kind genKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		code := s.generation(w, r, kind)
+		d := time.Since(start)
+		s.metrics.observeRequest(code, d)
+		s.log.Debug("generation", "path", r.URL.Path, "status", code, "seconds", d.Seconds())
+	}
+}
+
+func (s *Sidecar) generation(w http.ResponseWriter, r *http.Request, kind genKind) int {
+	body, code := s.readBody(w, r)
+	if code != 0 {
+		return code
+	}
+	req, err := parseGenRequest(body, kind, nil)
+	if err != nil {
+		return writeRequestError(w, err)
+	}
+	return s.serveGeneration(w, r, req)
+}
+
+// readBody checks method and content type and reads a JSON body within
+// the limits; a non-zero code means the answer has been written.
+func (s *Sidecar) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		return writeError(w, http.StatusMethodNotAllowed, "predict accepts POST", ""), 0
+		return nil, writeError(w, http.StatusMethodNotAllowed, r.URL.Path+" accepts POST", "")
 	}
 	if !jsonContentType(r.Header.Get("Content-Type")) {
-		return writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", ""), 0
+		return nil, writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", "")
 	}
 	limit := s.cfg.MaxRequestBytes
 	if r.ContentLength > limit {
-		return tooLarge(w, r, r.Body, limit), 0
+		return nil, tooLarge(w, r, r.Body, limit)
 	}
 	orig := r.Body
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(w, r, orig, limit), 0
+			return nil, tooLarge(w, r, orig, limit)
 		}
-		return writeError(w, http.StatusBadRequest, "reading request body: "+err.Error(), ""), 0
+		return nil, writeError(w, http.StatusBadRequest, "reading request body: "+err.Error(), "")
+	}
+	if !utf8.Valid(body) {
+		return nil, writeError(w, http.StatusBadRequest, "request body is not valid UTF-8", "")
+	}
+	if d := jsonDepth(body); d > s.cfg.MaxJSONDepth {
+		return nil, writeError(w, http.StatusBadRequest, "request body nests deeper than "+itoa(int64(s.cfg.MaxJSONDepth))+" levels", "")
+	}
+	return body, 0
+}
+
+func writeRequestError(w http.ResponseWriter, err error) int {
+	var re *requestError
+	if errors.As(err, &re) {
+		return writeError(w, re.status, re.msg, "")
+	}
+	return writeError(w, http.StatusBadRequest, err.Error(), "")
+}
+
+// openAIKind reports whether a predict-route body is an OpenAI chat or
+// completions body rather than {"instances": [...]}.
+func openAIKind(body []byte) (genKind, bool) {
+	var top struct {
+		Instances json.RawMessage `json:"instances"`
+		Messages  json.RawMessage `json:"messages"`
+		Prompt    json.RawMessage `json:"prompt"`
+	}
+	if json.Unmarshal(body, &top) != nil || top.Instances != nil {
+		return 0, false
+	}
+	switch {
+	case top.Messages != nil:
+		return kindChat, true
+	case top.Prompt != nil:
+		return kindCompletion, true
+	}
+	return 0, false
+}
+
+// predict answers one prediction request and returns its status code and
+// instance count.
+func (s *Sidecar) predict(w http.ResponseWriter, r *http.Request) (int, int) {
+	body, code := s.readBody(w, r)
+	if code != 0 {
+		return code, 0
+	}
+	if kind, ok := openAIKind(body); ok {
+		req, err := parseGenRequest(body, kind, nil)
+		if err != nil {
+			return writeRequestError(w, err), 0
+		}
+		return s.serveGeneration(w, r, req), 1
 	}
 	req, err := decodeRequest(body, s.cfg.MaxJSONDepth)
 	if err != nil {
-		var re *requestError
-		if errors.As(err, &re) {
-			return writeError(w, re.status, re.msg, ""), 0
-		}
-		return writeError(w, http.StatusBadRequest, err.Error(), ""), 0
+		return writeRequestError(w, err), 0
 	}
 	n := len(req.Instances)
+	chat, err := chatFormat(req.Instances)
+	if err != nil {
+		return writeRequestError(w, err), n
+	}
+	if chat {
+		return s.chatPredictions(w, r, req), n
+	}
 	if st := s.status(); !st.Ready() {
 		w.Header().Set("Retry-After", "1")
 		msg := "model not ready: " + st.Reason

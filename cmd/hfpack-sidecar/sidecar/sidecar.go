@@ -49,6 +49,7 @@ type Sidecar struct {
 	log     *slog.Logger
 	opts    options
 	batcher *batch.Batcher
+	streams *streamSlots
 	sup     *worker.Supervisor
 	metrics *metrics
 	mux     http.Handler
@@ -74,7 +75,9 @@ func New(cfg Config, opts ...Option) (*Sidecar, error) {
 	}
 	s := &Sidecar{cfg: cfg, log: o.log, opts: o}
 	s.batcher = batch.New(batch.WithMaxSize(cfg.MaxBatchSize), batch.WithMaxDelay(cfg.MaxBatchDelay.D()), batch.WithMaxQueue(cfg.MaxQueue))
-	s.metrics = newMetrics(cfg.MaxBatchSize, func() float64 { return float64(s.batcher.QueueDepth()) })
+	s.streams = newStreamSlots(cfg.MaxConcurrentStreams, cfg.MaxQueue)
+	s.metrics = newMetrics(cfg.MaxBatchSize, func() float64 { return float64(s.batcher.QueueDepth()) },
+		func() float64 { return float64(s.streams.waiting.Load()) })
 	cmd, err := s.workerCommand()
 	if err != nil {
 		return nil, err

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -21,6 +23,10 @@ const (
 	TypeResult    = "result"
 	TypeError     = "error"
 	TypeShutdown  = "shutdown"
+	TypeGenerate  = "generate"
+	TypePiece     = "piece"
+	TypeEnd       = "end"
+	TypeCancel    = "cancel"
 )
 
 // Message is any frame the worker sends; fields unused by a type are empty.
@@ -30,14 +36,17 @@ type Message struct {
 	Protocol    int               `json:"protocol,omitempty"`
 	PID         int               `json:"pid,omitempty"`
 	Python      string            `json:"python,omitempty"`
+	Generate    bool              `json:"generate,omitempty"` // ready: the handler defines generate()
 	Error       string            `json:"error,omitempty"`
 	Traceback   string            `json:"traceback,omitempty"`
 	Predictions []json.RawMessage `json:"predictions,omitempty"`
+	Data        json.RawMessage   `json:"data,omitempty"`      // piece: what the generator yielded
+	Cancelled   bool              `json:"cancelled,omitempty"` // end: the generator was closed early
 }
 
 // HandlerError is an exception raised by the user's handler, while loading
-// (Load is true) or while predicting. The connection stays usable after a
-// predict-time HandlerError.
+// (Load is true) or while predicting or generating. The connection stays
+// usable after a predict-time HandlerError.
 type HandlerError struct {
 	Load      bool
 	Message   string // "ExceptionType: text"
@@ -51,24 +60,47 @@ func (e *HandlerError) Error() string {
 	return "handler: " + e.Message
 }
 
-// Conn is the sidecar's end of a worker connection. It is not safe for
-// concurrent use: one goroutine drives it. Any error other than a predict-time
-// *HandlerError leaves the stream in an unknown state; close the Conn and
-// restart the worker.
+// ErrClosed is returned by calls on a Conn whose worker connection ended.
+var ErrClosed = errors.New("worker connection closed")
+
+// Conn is the sidecar's end of a worker connection. Hello and WaitReady are
+// called first, from one goroutine; after Start, Predict and Stream may be
+// called from any goroutine: answers are matched to requests by id. Any
+// error other than a *HandlerError leaves the worker in an unknown state;
+// close the Conn and restart the worker.
 type Conn struct {
-	c      net.Conn
-	r      *bufio.Reader
-	nextID uint64
-	buf    bytes.Buffer
+	c net.Conn
+	r *bufio.Reader
+
+	generate bool // set by WaitReady
+
+	wmu  sync.Mutex // serialises writes
+	wbuf bytes.Buffer
+
+	mu      sync.Mutex
+	nextID  uint64
+	calls   map[uint64]chan Message
+	streams map[uint64]*Stream
+	err     error         // why the reader stopped
+	done    chan struct{} // closed when the reader stops
 }
 
 // NewConn wraps an accepted worker connection.
 func NewConn(c net.Conn) *Conn {
-	return &Conn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	return &Conn{
+		c: c, r: bufio.NewReaderSize(c, 64<<10),
+		calls: map[uint64]chan Message{}, streams: map[uint64]*Stream{}, done: make(chan struct{}),
+	}
 }
 
 // Close closes the underlying connection.
 func (c *Conn) Close() error { return c.c.Close() }
+
+// CanGenerate reports whether the worker's handler defines generate().
+func (c *Conn) CanGenerate() bool { return c.generate }
+
+// Done is closed once the connection has ended (after Start).
+func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Hello reads the worker's greeting and checks its protocol version.
 func (c *Conn) Hello(ctx context.Context) (Message, error) {
@@ -94,6 +126,7 @@ func (c *Conn) WaitReady(ctx context.Context) error {
 	}
 	switch m.Type {
 	case TypeReady:
+		c.generate = m.Generate
 		return nil
 	case TypeLoadError:
 		return &HandlerError{Load: true, Message: m.Error, Traceback: m.Traceback}
@@ -102,24 +135,118 @@ func (c *Conn) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Predict sends one batch and waits for its predictions, one per instance in
-// order. params must be a JSON object or nil; each instance must be valid JSON.
-// When ctx ends first, Predict returns ctx's error and the Conn is unusable.
-func (c *Conn) Predict(ctx context.Context, params json.RawMessage, instances []json.RawMessage) ([]json.RawMessage, error) {
+// Start reads the worker's answers in a goroutine of its own until the
+// connection ends. Call it once, after WaitReady.
+func (c *Conn) Start() {
+	c.c.SetReadDeadline(time.Time{})
+	go c.readLoop()
+}
+
+func (c *Conn) readLoop() {
+	var err error
+	for {
+		var payload []byte
+		payload, err = ReadFrame(c.r)
+		if err != nil {
+			break
+		}
+		var m Message
+		if err = json.Unmarshal(payload, &m); err != nil {
+			err = fmt.Errorf("decoding worker message: %w", err)
+			break
+		}
+		if err = c.dispatch(m); err != nil {
+			break
+		}
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		err = ErrClosed
+	}
+	c.mu.Lock()
+	c.err = err
+	streams := c.streams
+	c.streams = nil
+	c.mu.Unlock()
+	close(c.done)
+	for _, s := range streams {
+		s.push(Message{}, err)
+	}
+}
+
+func (c *Conn) dispatch(m Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch m.Type {
+	case TypeResult, TypeError:
+		if ch, ok := c.calls[m.ID]; ok {
+			delete(c.calls, m.ID)
+			ch <- m
+			return nil
+		}
+		if s, ok := c.streams[m.ID]; ok && m.Type == TypeError {
+			delete(c.streams, m.ID)
+			s.push(m, nil)
+			return nil
+		}
+	case TypePiece, TypeEnd:
+		if s, ok := c.streams[m.ID]; ok {
+			if m.Type == TypeEnd {
+				delete(c.streams, m.ID)
+			}
+			s.push(m, nil)
+			return nil
+		}
+	default:
+		return fmt.Errorf("unexpected worker message %q", m.Type)
+	}
+	return fmt.Errorf("worker answered %q to unknown request %d", m.Type, m.ID)
+}
+
+// register reserves an id; it fails once the connection has ended.
+func (c *Conn) register(s *Stream) (uint64, chan Message, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, nil, c.err
+	}
 	c.nextID++
 	id := c.nextID
-	c.encodePredict(id, params, instances)
-	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Now()) })
-	defer stop()
-	if err := WriteFrame(c.c, c.buf.Bytes()); err != nil {
-		return nil, c.ctxErr(ctx, fmt.Errorf("sending batch: %w", err))
+	if s != nil {
+		s.id = id
+		c.streams[id] = s
+		return id, nil, nil
 	}
-	m, err := c.read(ctx)
+	ch := make(chan Message, 1)
+	c.calls[id] = ch
+	return id, ch, nil
+}
+
+// Predict sends one batch and waits for its predictions, one per instance in
+// order. params must be a JSON object or nil; each instance must be valid JSON.
+// When ctx ends first, Predict returns ctx's error; the worker is still busy
+// with the batch, so the caller should restart it.
+func (c *Conn) Predict(ctx context.Context, params json.RawMessage, instances []json.RawMessage) ([]json.RawMessage, error) {
+	id, ch, err := c.register(nil)
 	if err != nil {
-		return nil, fmt.Errorf("reading predictions: %w", err)
+		return nil, fmt.Errorf("sending batch: %w", err)
 	}
-	if m.ID != id {
-		return nil, fmt.Errorf("reading predictions: got answer to batch %d, want %d", m.ID, id)
+	if err := c.write(func(b *bytes.Buffer) { encodePredict(b, id, params, instances) }); err != nil {
+		return nil, fmt.Errorf("sending batch: %w", err)
+	}
+	var m Message
+	select {
+	case m = <-ch:
+	case <-c.done:
+		select {
+		case m = <-ch: // answered just before the connection ended
+		default:
+			return nil, fmt.Errorf("reading predictions: %w", c.err)
+		}
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.calls, id)
+		c.mu.Unlock()
+		return nil, ctx.Err()
 	}
 	switch m.Type {
 	case TypeResult:
@@ -127,32 +254,65 @@ func (c *Conn) Predict(ctx context.Context, params json.RawMessage, instances []
 			return nil, &HandlerError{Message: fmt.Sprintf("handler returned %d predictions for %d instances", len(m.Predictions), len(instances))}
 		}
 		return m.Predictions, nil
-	case TypeError:
-		return nil, &HandlerError{Message: m.Error, Traceback: m.Traceback}
 	default:
-		return nil, fmt.Errorf("reading predictions: got message %q", m.Type)
+		return nil, &HandlerError{Message: m.Error, Traceback: m.Traceback}
 	}
 }
 
-// Shutdown asks the worker to exit after the current batch.
+// Stream asks the worker to run the handler's generate() on one instance.
+// Read its pieces with Next; Close it when done.
+func (c *Conn) Stream(params json.RawMessage, instance json.RawMessage) (*Stream, error) {
+	s := &Stream{c: c, signal: make(chan struct{}, 1), ended: make(chan struct{})}
+	id, _, err := c.register(s)
+	if err != nil {
+		return nil, fmt.Errorf("starting generation: %w", err)
+	}
+	err = c.write(func(b *bytes.Buffer) {
+		b.WriteString(`{"type":"generate","id":`)
+		b.WriteString(strconv.FormatUint(id, 10))
+		writeParams(b, params)
+		b.WriteString(`,"instance":`)
+		b.Write(instance)
+		b.WriteByte('}')
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting generation: %w", err)
+	}
+	return s, nil
+}
+
+// Shutdown asks the worker to exit after the current work.
 func (c *Conn) Shutdown() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.c.SetWriteDeadline(time.Now().Add(time.Second))
 	return WriteFrame(c.c, []byte(`{"type":"shutdown"}`))
 }
 
-// encodePredict builds the predict frame by hand so that the instances,
-// already validated JSON, are copied rather than re-encoded.
-func (c *Conn) encodePredict(id uint64, params json.RawMessage, instances []json.RawMessage) {
-	b := &c.buf
-	b.Reset()
-	b.WriteString(`{"type":"predict","id":`)
-	b.WriteString(strconv.FormatUint(id, 10))
+// write encodes a frame with enc and sends it.
+func (c *Conn) write(enc func(*bytes.Buffer)) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf.Reset()
+	enc(&c.wbuf)
+	return WriteFrame(c.c, c.wbuf.Bytes())
+}
+
+func writeParams(b *bytes.Buffer, params json.RawMessage) {
 	b.WriteString(`,"parameters":`)
 	if len(params) == 0 {
 		b.WriteString("{}")
 	} else {
 		b.Write(params)
 	}
+}
+
+// encodePredict builds the predict frame by hand so that the instances,
+// already validated JSON, are copied rather than re-encoded.
+func encodePredict(b *bytes.Buffer, id uint64, params json.RawMessage, instances []json.RawMessage) {
+	b.WriteString(`{"type":"predict","id":`)
+	b.WriteString(strconv.FormatUint(id, 10))
+	writeParams(b, params)
 	b.WriteString(`,"instances":[`)
 	for i, in := range instances {
 		if i > 0 {
@@ -163,6 +323,7 @@ func (c *Conn) encodePredict(id uint64, params json.RawMessage, instances []json
 	b.WriteString("]}")
 }
 
+// read reads one message synchronously; only before Start.
 func (c *Conn) read(ctx context.Context) (Message, error) {
 	var m Message
 	if dl, ok := ctx.Deadline(); ok {

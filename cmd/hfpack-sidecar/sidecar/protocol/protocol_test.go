@@ -48,8 +48,8 @@ func fakeWorker(t *testing.T, c net.Conn, replies ...func(req map[string]any) st
 	t.Helper()
 	go func() {
 		defer c.Close()
-		protocol.WriteFrame(c, []byte(`{"type":"hello","protocol":1,"pid":42,"python":"3.8.0"}`))
-		protocol.WriteFrame(c, []byte(`{"type":"ready"}`))
+		protocol.WriteFrame(c, []byte(`{"type":"hello","protocol":2,"pid":42,"python":"3.8.0"}`))
+		protocol.WriteFrame(c, []byte(`{"type":"ready","generate":true}`))
 		for _, reply := range replies {
 			b, err := protocol.ReadFrame(c)
 			if err != nil {
@@ -85,6 +85,7 @@ func TestConnPredict(t *testing.T) {
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
+	c.Start()
 	got, err := c.Predict(ctx, json.RawMessage(`{"k":1}`), []json.RawMessage{json.RawMessage(`"a"`), json.RawMessage(`[1]`)})
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +117,7 @@ func TestConnPredictTimeout(t *testing.T) {
 	defer c.Close()
 	c.Hello(context.Background())
 	c.WaitReady(context.Background())
+	c.Start()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := c.Predict(ctx, nil, []json.RawMessage{json.RawMessage(`1`)}); !errors.Is(err, context.DeadlineExceeded) {
@@ -125,9 +127,88 @@ func TestConnPredictTimeout(t *testing.T) {
 
 func TestHelloRejectsOtherProtocol(t *testing.T) {
 	a, b := net.Pipe()
-	go func() { protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":2}`)); b.Close() }()
+	go func() { protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":1}`)); b.Close() }()
 	if _, err := protocol.NewConn(a).Hello(context.Background()); err == nil {
-		t.Error("Hello with protocol 2 = nil error")
+		t.Error("Hello with protocol 1 = nil error")
+	}
+}
+
+// Pieces of two interleaved streams reach their own stream in order; a
+// cancel is sent for a stream closed early; a batch answer in between is
+// matched by id.
+func TestConnStreams(t *testing.T) {
+	a, b := net.Pipe()
+	gotCancel := make(chan string, 1)
+	go func() {
+		defer b.Close()
+		protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":2}`))
+		protocol.WriteFrame(b, []byte(`{"type":"ready","generate":true}`))
+		for range 3 { // generate 1, generate 2, predict 3
+			if _, err := protocol.ReadFrame(b); err != nil {
+				return
+			}
+		}
+		for _, f := range []string{
+			`{"type":"piece","id":1,"data":"a"}`, `{"type":"piece","id":2,"data":{"text":"x"}}`,
+			`{"type":"result","id":3,"predictions":[7]}`,
+			`{"type":"piece","id":1,"data":"b"}`, `{"type":"end","id":1}`,
+		} {
+			protocol.WriteFrame(b, []byte(f))
+		}
+		f, _ := protocol.ReadFrame(b)
+		gotCancel <- string(f)
+		protocol.WriteFrame(b, []byte(`{"type":"end","id":2,"cancelled":true}`))
+	}()
+	c := protocol.NewConn(a)
+	defer c.Close()
+	ctx := context.Background()
+	c.Hello(ctx)
+	must(t, c.WaitReady(ctx))
+	if !c.CanGenerate() {
+		t.Error("CanGenerate = false after a ready with generate")
+	}
+	c.Start()
+	s1, err := c.Stream(nil, json.RawMessage(`{"prompt":"p"}`))
+	must(t, err)
+	s2, err := c.Stream(json.RawMessage(`{"max_tokens":2}`), json.RawMessage(`"q"`))
+	must(t, err)
+	preds, err := c.Predict(ctx, nil, []json.RawMessage{json.RawMessage(`1`)})
+	if err != nil || string(preds[0]) != "7" {
+		t.Errorf("Predict between streams = %s, %v", preds, err)
+	}
+	var got []string
+	for {
+		p, err := s1.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		got = append(got, string(p))
+	}
+	if diff := cmp.Diff([]string{`"a"`, `"b"`}, got); diff != "" {
+		t.Errorf("stream 1 pieces (-want +got):\n%s", diff)
+	}
+	if p, err := s2.Next(ctx); err != nil || string(p) != `{"text":"x"}` {
+		t.Errorf("stream 2 first piece = %s, %v", p, err)
+	}
+	s2.Close()
+	if f := <-gotCancel; f != `{"type":"cancel","id":2}` {
+		t.Errorf("frame after Close = %s, want a cancel for id 2", f)
+	}
+	select {
+	case <-s2.Ended():
+	case <-time.After(10 * time.Second):
+		t.Fatal("stream 2 not ended after the worker's end frame")
+	}
+	if _, err := s2.Next(ctx); err != io.EOF {
+		t.Errorf("Next after cancel = %v, want io.EOF", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

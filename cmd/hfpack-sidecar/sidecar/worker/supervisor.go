@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +52,7 @@ type Supervisor struct {
 
 	mu     sync.Mutex
 	status Status
+	conn   *protocol.Conn // the ready worker's connection, nil when none
 }
 
 // New returns a Supervisor; call Run to start the worker.
@@ -170,10 +172,17 @@ func (s *Supervisor) runOnce(ctx context.Context, src Source) (time.Duration, er
 		p.kill()
 		return 0, err
 	}
-	s.log.Info("worker ready", "pid", hello.PID, "load_seconds", time.Since(start).Seconds())
+	s.log.Info("worker ready", "pid", hello.PID, "load_seconds", time.Since(start).Seconds(), "generate", conn.CanGenerate())
+	conn.Start()
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
 	s.setState(StateReady, "")
 	ready := time.Now()
 	err = s.serve(ctx, p, conn, src)
+	s.mu.Lock()
+	s.conn = nil
+	s.mu.Unlock()
 	if ctx.Err() != nil {
 		p.stop(conn, s.cfg.StopGrace)
 		return time.Since(ready), ctx.Err()
@@ -190,6 +199,8 @@ func (s *Supervisor) serve(ctx context.Context, p *proc, conn *protocol.Conn, sr
 		select {
 		case <-p.exited:
 			cancel()
+		case <-conn.Done():
+			cancel()
 		case <-nctx.Done():
 		}
 	}()
@@ -201,6 +212,11 @@ func (s *Supervisor) serve(ctx context.Context, p *proc, conn *protocol.Conn, sr
 			}
 			if p.hasExited() {
 				return p.exitErr(errors.New("worker exited while idle"))
+			}
+			select {
+			case <-conn.Done():
+				return p.exitErr(errors.New("worker closed its connection"))
+			default:
 			}
 			return fmt.Errorf("waiting for a batch: %w", err)
 		}
@@ -307,6 +323,33 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// Stream starts a generation of instance on the ready worker. It fails with
+// ErrNotReady when no worker is ready and ErrNoGenerate when the handler
+// defines no generate().
+func (s *Supervisor) Stream(params, instance json.RawMessage) (*protocol.Stream, error) {
+	s.mu.Lock()
+	conn := s.conn
+	s.mu.Unlock()
+	switch {
+	case conn == nil:
+		return nil, ErrNotReady
+	case !conn.CanGenerate():
+		return nil, ErrNoGenerate
+	}
+	st, err := conn.Stream(params, instance)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
+	}
+	return st, nil
+}
+
+// CanGenerate reports whether the ready worker's handler defines generate().
+func (s *Supervisor) CanGenerate() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn != nil && s.conn.CanGenerate()
 }
 
 // SetModelDir changes the model directory for workers started from now on.

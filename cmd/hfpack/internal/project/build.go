@@ -297,6 +297,9 @@ func (p *Project) appFiles(root string, sel baseimages.Selection, pr *Prepared) 
 		MaxBatchDelay:   imagespec.Duration(m.Serving.MaxBatchDelay.Duration),
 		RequestTimeout:  imagespec.Duration(m.Serving.RequestTimeout.Duration),
 		MaxRequestBytes: m.Serving.MaxRequestBytes,
+
+		MaxConcurrentStreams: m.Serving.MaxConcurrentStreams,
+		StreamTimeout:        imagespec.Duration(m.Serving.StreamTimeout.Duration),
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -1,0 +1,111 @@
+package protocol
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strconv"
+	"sync"
+)
+
+// Stream is one generation running in the worker. Its pieces arrive in the
+// order the handler yielded them. Next is for one goroutine; Close may be
+// called from any.
+type Stream struct {
+	c      *Conn
+	id     uint64
+	signal chan struct{} // a message was pushed
+	ended  chan struct{} // closed once the worker has finished the generator
+
+	mu        sync.Mutex
+	queue     []Message
+	err       error // connection error, after the queue
+	finished  bool  // end, error or connection error received
+	cancelled bool  // Close sent a cancel
+}
+
+// push queues a message from the reader; err reports a lost connection.
+func (s *Stream) push(m Message, err error) {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	if err != nil {
+		s.err, s.finished = err, true
+	} else {
+		s.queue = append(s.queue, m)
+		if m.Type != TypePiece {
+			s.finished = true
+		}
+	}
+	fin := s.finished
+	s.mu.Unlock()
+	if fin {
+		close(s.ended)
+	}
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Next returns the next piece the generator yielded, as the JSON value it
+// yielded. At the end of the generator it returns io.EOF; a handler
+// exception is a *HandlerError; a lost worker is ErrClosed's cause; when ctx
+// ends first, ctx's error (the generation keeps running until Close).
+func (s *Stream) Next(ctx context.Context) (json.RawMessage, error) {
+	for {
+		s.mu.Lock()
+		if len(s.queue) > 0 {
+			m := s.queue[0]
+			s.queue[0] = Message{}
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			switch m.Type {
+			case TypePiece:
+				return m.Data, nil
+			case TypeEnd:
+				return nil, io.EOF
+			default:
+				return nil, &HandlerError{Message: m.Error, Traceback: m.Traceback}
+			}
+		}
+		err := s.err
+		s.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case <-s.signal:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Close asks the worker to close the generator if it has not finished; the
+// worker does so before the generator's next piece. Ended reports when it has.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	send := !s.finished && !s.cancelled
+	s.cancelled = true
+	s.mu.Unlock()
+	if !send {
+		return
+	}
+	err := s.c.write(func(b *bytes.Buffer) {
+		b.WriteString(`{"type":"cancel","id":`)
+		b.WriteString(strconv.FormatUint(s.id, 10))
+		b.WriteByte('}')
+	})
+	if err != nil { // the connection is going; its reader ends the stream
+		s.c.Close()
+	}
+}
+
+// Ended is closed once the worker has finished the generator (it ended,
+// raised or was closed) or the connection was lost: the generation no
+// longer holds a place in the worker.
+func (s *Stream) Ended() <-chan struct{} { return s.ended }
