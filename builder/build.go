@@ -64,14 +64,15 @@ func buildLayers(ctx context.Context, p *Plan, o *options) ([]v1.Layer, error) {
 	for i, lp := range p.Layers {
 		g.Go(func() error {
 			get := storedLayer
-			if byReference(lp, o) {
+			if byReference(lp, o.storeAll) {
 				get = referencedLayer
 			}
 			l, hit, err := get(gctx, p, lp, o)
 			if err != nil {
 				return fmt.Errorf("building layer %s: %w", lp.Name, err)
 			}
-			out[i], cached[i] = l, hit
+			_, planned := p.planned.Load(lp.Key)
+			out[i], cached[i] = l, hit && !planned
 			return nil
 		})
 	}
@@ -95,8 +96,8 @@ func buildLayers(ctx context.Context, p *Plan, o *options) ([]v1.Layer, error) {
 // byReference reports whether lp's blob is regenerated from its local files
 // rather than stored: uncompressed layers of plain files (model weights),
 // which would otherwise be copied byte for byte into the cache.
-func byReference(lp LayerPlan, o *options) bool {
-	if o.storeAll || lp.Compression != layer.None || len(lp.Wheels) > 0 {
+func byReference(lp LayerPlan, storeAll bool) bool {
+	if storeAll || lp.Compression != layer.None || len(lp.Wheels) > 0 {
 		return false
 	}
 	for _, f := range lp.Files {

@@ -2,17 +2,28 @@ package builder
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"os"
+	"sync"
 
 	"github.com/hfpack/hfpack/builder/cache"
+	"github.com/hfpack/hfpack/builder/layer"
+	"github.com/hfpack/hfpack/builder/tree"
 )
 
 // hasher hashes local files, through the cache when there is one.
 type hasher struct {
-	ctx   context.Context
-	cache *cache.Cache
+	ctx      context.Context
+	cache    *cache.Cache
+	storeAll bool
+	// planned collects the keys of layers recorded in the cache while
+	// hashing their files (see hashLayer).
+	planned *sync.Map
 }
 
 func (h hasher) sha256(p string) (string, int64, error) {
@@ -51,4 +62,128 @@ func (h hasher) fileRef(dst, source string, mode fs.FileMode) (FileRef, error) {
 		return FileRef{}, err
 	}
 	return FileRef{Path: p, Mode: normMode(mode, false), Size: size, SHA256: sum, Source: source}, nil
+}
+
+// hashLayer fills in the sha256 of each file of l, a layer of p, whose
+// sizes and modes are already set. Files the cache remembers are not read.
+// Otherwise, with a cache, the layer's files are read once: each file's
+// sha256 and the layer itself (its tar stream, digest and diffID) come from
+// the same read, and the layer is recorded in the cache under its key just
+// as Build would record it, so that Build reads nothing again. Without a
+// cache the files are hashed one by one.
+func (h hasher) hashLayer(p *Plan, l *LayerPlan) error {
+	srcs := make([]cache.Source, len(l.Files))
+	missing := false
+	for i := range l.Files {
+		f := &l.Files[i]
+		if f.Linkname != "" {
+			continue
+		}
+		src, err := cache.StatSource(f.Source)
+		if err != nil {
+			return fmt.Errorf("%w: /%s: %w", ErrInvalidInputs, f.Path, err)
+		}
+		if src.Size != f.Size {
+			return fmt.Errorf("hashing /%s: %w: %s changed size while planning", f.Path, layer.ErrChanged, f.Source)
+		}
+		srcs[i] = src
+		if h.cache != nil {
+			if sum, ok := h.cache.KnownSHA256(src); ok {
+				f.SHA256 = sum
+				continue
+			}
+		}
+		missing = true
+	}
+	if !missing {
+		return nil
+	}
+	if h.cache == nil {
+		for i := range l.Files {
+			if f := &l.Files[i]; f.Linkname == "" {
+				sum, n, err := cache.HashFile(f.Source)
+				if err != nil {
+					return err
+				}
+				if n != f.Size {
+					return fmt.Errorf("hashing /%s: %w: %s changed size while planning", f.Path, layer.ErrChanged, f.Source)
+				}
+				f.SHA256 = sum
+			}
+		}
+		return nil
+	}
+	sums := make([]hash.Hash, len(l.Files))
+	t := tree.New()
+	for i, f := range l.Files {
+		if f.Linkname != "" {
+			if err := t.AddSymlink(f.Path, f.Linkname); err != nil {
+				return err
+			}
+			continue
+		}
+		hh := sha256.New()
+		sums[i] = hh
+		src := f.Source
+		if err := t.AddFile(f.Path, f.Mode, f.Size, func() (io.ReadCloser, error) {
+			fh, err := os.Open(src)
+			if err != nil {
+				return nil, err
+			}
+			hh.Reset()
+			return teeReadCloser{io.TeeReader(fh, hh), fh}, nil
+		}); err != nil {
+			return err
+		}
+	}
+	record, err := h.describeLayer(p, *l, t, srcs)
+	if err != nil {
+		return fmt.Errorf("hashing layer %s: %w", l.Name, err)
+	}
+	for i, hh := range sums {
+		if hh != nil {
+			l.Files[i].SHA256 = hex.EncodeToString(hh.Sum(nil))
+			if err := h.cache.RememberSHA256(srcs[i], l.Files[i].SHA256); err != nil {
+				return err
+			}
+		}
+	}
+	key := layerKey(p, *l)
+	if err := record(key); err != nil {
+		return err
+	}
+	if h.planned != nil {
+		h.planned.Store(key, true)
+	}
+	return nil
+}
+
+// describeLayer reads the layer tree t once, the way Build would make lp:
+// described only (a layer regenerated from its files) or written into the
+// cache. It returns the function that records the result under a key.
+func (h hasher) describeLayer(p *Plan, lp LayerPlan, t *tree.Tree, srcs []cache.Source) (func(key string) error, error) {
+	opts := layerOptions(p, lp)
+	if byReference(lp, h.storeAll) {
+		var files []cache.Source
+		for _, s := range srcs {
+			if s.Path != "" {
+				files = append(files, s)
+			}
+		}
+		d, err := layer.Describe(h.ctx, t, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return func(key string) error { return h.cache.PutRef(key, d, files) }, nil
+	}
+	lw, err := layer.Write(h.ctx, t, h.cache.BlobDir(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	return func(key string) error { return h.cache.PutLayer(key, lw) }, nil
+}
+
+type teeReadCloser struct {
+	io.Reader
+	io.Closer
 }

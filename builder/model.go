@@ -22,11 +22,11 @@ var ErrModelSymlink = errors.New("model symlink points outside the model directo
 // large file in a layer of its own (or, beyond MaxModelLayers, balanced
 // groups), then one layer of everything small. Large files come first since
 // weights change less often than configuration.
-func modelLayers(h hasher, in Inputs) ([]LayerPlan, error) {
+func modelLayers(h hasher, p *Plan, in Inputs) ([]LayerPlan, error) {
 	if in.ModelDir == "" {
 		return nil, nil
 	}
-	files, err := walkDir(h, in.ModelDir, ModelImagePath)
+	files, err := walkDir(in.ModelDir, ModelImagePath)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,14 @@ func modelLayers(h hasher, in Inputs) ([]LayerPlan, error) {
 		}
 		out[i] = l
 	}
-	return out, nil
+	g, gctx := errgroup.WithContext(h.ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	hh := h
+	hh.ctx = gctx
+	for i := range out {
+		g.Go(func() error { return hh.hashLayer(p, &out[i]) })
+	}
+	return out, g.Wait()
 }
 
 // balance puts items into at most n groups of similar total size: largest
@@ -93,9 +100,9 @@ func balance[T any](items []T, n int, size func(T) int64, key func(T) string) []
 }
 
 // walkDir lists every file and symlink under dir, placed under the image
-// path dst, in sorted order, hashing files in parallel. Symlinks must resolve
-// inside dir; they are kept as relative links.
-func walkDir(h hasher, dir, dst string) ([]FileRef, error) {
+// path dst, in sorted order, with their sizes; it reads no contents.
+// Symlinks must resolve inside dir; they are kept as relative links.
+func walkDir(dir, dst string) ([]FileRef, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -105,7 +112,6 @@ func walkDir(h hasher, dir, dst string) ([]FileRef, error) {
 	}
 	base, _ := imagePath(dst)
 	var out []FileRef
-	var modes []fs.FileMode
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -130,32 +136,13 @@ func walkDir(h hasher, dir, dst string) ([]FileRef, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, FileRef{Path: dst, Source: p})
-			modes = append(modes, fi.Mode())
-			return nil
+			out = append(out, FileRef{Path: dst, Mode: normMode(fi.Mode(), false), Size: fi.Size(), Source: p})
 		default:
 			return fmt.Errorf("%w: %s is not a regular file, directory or symlink", ErrInvalidInputs, p)
 		}
-		modes = append(modes, 0)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	g, gctx := errgroup.WithContext(h.ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	hh := hasher{ctx: gctx, cache: h.cache}
-	for i := range out {
-		if out[i].Linkname != "" {
-			continue
-		}
-		g.Go(func() error {
-			ref, err := hh.fileRef("/"+out[i].Path, out[i].Source, modes[i])
-			out[i] = ref
-			return err
-		})
-	}
-	return out, g.Wait()
+	return out, err
 }
 
 // modelLinkTarget resolves the symlink at p (rel inside root) and returns

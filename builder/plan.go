@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hfpack/hfpack/builder/layer"
 )
@@ -31,6 +32,10 @@ type Plan struct {
 	Runtime *RuntimeRef `json:"runtime,omitempty"`
 	Layers  []LayerPlan `json:"layers"`
 	Config  Config      `json:"config"`
+
+	// planned holds the keys of the layers NewPlan recorded in the cache
+	// while hashing their files: Build reports them as built, not cached.
+	planned sync.Map
 }
 
 // Base is the image a Plan builds on, pinned by digest.
@@ -108,7 +113,6 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 	if err := validate(in); err != nil {
 		return nil, err
 	}
-	h := hasher{ctx: ctx, cache: o.cache}
 	p := &Plan{
 		Version: PlanVersion,
 		Name:    in.Name,
@@ -116,8 +120,9 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 			Python: in.Base.Python, SitePackages: in.Base.SitePackages},
 		SourceDateEpoch: in.SourceDateEpoch,
 	}
+	h := hasher{ctx: ctx, cache: o.cache, storeAll: o.storeAll, planned: &p.planned}
 	if in.Runtime != nil {
-		l, err := runtimeLayer(h, *in.Runtime, in.Compression.Code)
+		l, err := runtimeLayer(h, p, *in.Runtime, in.Compression.Code)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +130,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		p.Layers = append(p.Layers, l)
 	}
 	p.Layers = append(p.Layers, sitePackagesLayers(in)...)
-	models, err := modelLayers(h, in)
+	models, err := modelLayers(h, p, in)
 	if err != nil {
 		return nil, err
 	}

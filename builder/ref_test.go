@@ -5,11 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/publish"
 )
@@ -76,5 +78,101 @@ func TestChangedWeightsFailPublish(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("output exists after a failed publish: %v", err)
+	}
+}
+
+// A cold build reads each model file once: the plan's file hashes and the
+// layer's digest come from the same read, so Build reads none of the
+// weights again. The image and the layer keys are the ones a build with
+// another cache and a plan without any cache give.
+func TestColdBuildReadsModelOnce(t *testing.T) {
+	if _, err := readBytes(); err != nil {
+		t.Skipf("no /proc/self/io: %v", err)
+	}
+	baseDir, baseDigest := baseLayout(t)
+	p := newProject(t, baseDir, baseDigest)
+	const big = 32 << 20
+	writeFile(t, p.inputs.ModelDir, "model-00003.safetensors", pattern(big, 3), 0o644)
+	want, wantPlan, _ := build(t, p, t.TempDir())
+
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	before, _ := readBytes()
+	plan, err := builder.NewPlan(ctx, p.inputs, builder.WithCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r builder.Report
+	img, err := builder.Build(ctx, plan, builder.WithCache(c), builder.WithWheelInstaller(fakeInstaller), builder.WithReport(&r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := readBytes()
+	if read := after - before; read < big || read > big+big/2 {
+		t.Errorf("cold plan and build read %d bytes for %d bytes of weights, want them read once", read, big)
+	}
+	for _, l := range r.Layers {
+		if l.Cached {
+			t.Errorf("cold build: layer %s reported as cached", l.Name)
+		}
+	}
+	if digest(t, img) != digest(t, want) {
+		t.Errorf("digest %s, want %s", digest(t, img), digest(t, want))
+	}
+	bare, err := builder.NewPlan(ctx, p.inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range bare.Layers {
+		if l.Key != wantPlan.Layers[i].Key || l.Key != plan.Layers[i].Key {
+			t.Errorf("layer %s: key %s without a cache, %s and %s with one", l.Name, l.Key, wantPlan.Layers[i].Key, plan.Layers[i].Key)
+		}
+	}
+}
+
+// readBytes is how many bytes this process has read so far (rchar: page
+// cache hits included).
+func readBytes() (int64, error) {
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "rchar: "); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, errors.New("no rchar in /proc/self/io")
+}
+
+// A rewritten model file is hashed again, not taken from the records the
+// first plan left.
+func TestPlanRehashesRewrittenModelFile(t *testing.T) {
+	baseDir, baseDigest := baseLayout(t)
+	p := newProject(t, baseDir, baseDigest)
+	c, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := builder.NewPlan(ctx, p.inputs, builder.WithCache(c)); err != nil {
+		t.Fatal(err)
+	}
+	w := filepath.Join(p.inputs.ModelDir, "model-00001.safetensors")
+	b, _ := os.ReadFile(w)
+	os.WriteFile(w, append(b, "more"...), 0o644)
+	plan, err := builder.NewPlan(ctx, p.inputs, builder.WithCache(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range plan.Layers {
+		for _, f := range l.Files {
+			if f.Source == w && f.SHA256 != sha(append(b, "more"...)) {
+				t.Errorf("sha256 of the rewritten file = %s, want the new contents' hash", f.SHA256)
+			}
+		}
 	}
 }

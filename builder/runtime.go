@@ -19,17 +19,20 @@ type RuntimeRef struct {
 
 // runtimeLayer lists an extracted Python runtime under its image prefix. It
 // is the layer right above the base: it changes only with the Python version.
-func runtimeLayer(h hasher, rt Runtime, comp layer.Compression) (LayerPlan, error) {
+func runtimeLayer(h hasher, p *Plan, rt Runtime, comp layer.Compression) (LayerPlan, error) {
 	if rt.Dir == "" || !path.IsAbs(rt.Prefix) {
 		return LayerPlan{}, fmt.Errorf("%w: the Python runtime needs a local directory and an absolute image prefix, got %q and %q", ErrInvalidInputs, rt.Dir, rt.Prefix)
 	}
 	if !isHex64(rt.SHA256) {
 		return LayerPlan{}, fmt.Errorf("%w: the Python runtime archive %s is not pinned by sha256", ErrInvalidInputs, rt.URL)
 	}
-	files, err := walkDir(h, rt.Dir, rt.Prefix)
+	files, err := walkDir(rt.Dir, rt.Prefix)
 	if err != nil {
 		return LayerPlan{}, err
 	}
 	l, _, err := finish(LayerPlan{Name: RuntimeLayerName, Compression: comp, Files: files})
-	return l, err
+	if err != nil {
+		return LayerPlan{}, err
+	}
+	return l, h.hashLayer(p, &l)
 }

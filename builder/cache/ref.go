@@ -17,6 +17,20 @@ type Source struct {
 	fileID
 }
 
+// StatSource records the absolute path and the current size, modification
+// time, inode and change time of the file at path.
+func StatSource(path string) (Source, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Source{}, err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return Source{}, err
+	}
+	return Source{Path: abs, fileID: idOf(fi)}, nil
+}
+
 // StatSources records the current size, modification time, inode and
 // change time of paths.
 // Call it before reading the files to describe the layer, so that a change
@@ -24,15 +38,11 @@ type Source struct {
 func StatSources(paths []string) ([]Source, error) {
 	out := make([]Source, len(paths))
 	for i, p := range paths {
-		abs, err := filepath.Abs(p)
+		s, err := StatSource(p)
 		if err != nil {
 			return nil, err
 		}
-		fi, err := os.Stat(abs)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = Source{Path: abs, fileID: idOf(fi)}
+		out[i] = s
 	}
 	return out, nil
 }
