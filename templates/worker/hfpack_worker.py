@@ -47,6 +47,9 @@ _HEADER = struct.Struct(">I")
 _MAX_FRAME = 256 << 20
 
 
+GENERATIVE_TASKS = ("text-generation", "text2text-generation")
+
+
 class DefaultHandler:
     """Serves a Hugging Face model with transformers.pipeline."""
 
@@ -71,6 +74,106 @@ class DefaultHandler:
         batch_size = params.pop("batch_size", len(instances))
         out = state(instances, batch_size=batch_size, **params)
         return list(out)
+
+    def __getattr__(self, name):
+        # generate() exists only for the generative tasks, so that the
+        # worker announces it only where it works.
+        if name == "generate" and self.task in GENERATIVE_TASKS:
+            return self._generate
+        raise AttributeError(name)
+
+    def _generate(self, state, instance, parameters):
+        """Streams a text-generation or text2text-generation model's output
+        with transformers' TextIteratorStreamer, generation running in a
+        thread; closing the generator stops the generation at its next token."""
+        import threading
+
+        import transformers
+
+        tokenizer, model = state.tokenizer, state.model
+        params = dict(parameters or {})
+        if isinstance(instance, dict) and "messages" in instance:
+            prompt = tokenizer.apply_chat_template(instance["messages"], tokenize=False, add_generation_prompt=True)
+        elif isinstance(instance, dict) and "prompt" in instance:
+            prompt = instance["prompt"]
+        elif isinstance(instance, str):
+            prompt = instance
+        else:
+            raise ValueError('instance must be {"messages": [...]}, {"prompt": "..."} or a string')
+        if not isinstance(prompt, str):
+            raise ValueError("prompt must be a string")
+        max_new = params.get("max_new_tokens", params.get("max_tokens"))
+        max_new = 256 if max_new is None else int(max_new)
+        if max_new < 1:
+            raise ValueError("max_tokens must be at least 1")
+        stop = params.get("stop") or []
+        if isinstance(stop, str):
+            stop = [stop]
+        if params.get("seed") is not None:
+            transformers.set_seed(int(params["seed"]))
+
+        inputs = tokenizer(prompt, return_tensors="pt")
+        inputs = inputs.to(model.device)
+        prompt_tokens = int(inputs["input_ids"].shape[-1])
+        stopped = threading.Event()
+        steps = [0]
+
+        class _Stop(transformers.StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                steps[0] += 1
+                return stopped.is_set()
+
+        streamer = transformers.TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = dict(inputs)
+        kwargs.update(max_new_tokens=max_new, streamer=streamer, stopping_criteria=transformers.StoppingCriteriaList([_Stop()]))
+        temperature = params.get("temperature")
+        if temperature is not None and float(temperature) == 0:
+            kwargs["do_sample"] = False
+        elif temperature is not None or params.get("top_p") is not None:
+            kwargs["do_sample"] = True
+            if temperature is not None:
+                kwargs["temperature"] = float(temperature)
+            if params.get("top_p") is not None:
+                kwargs["top_p"] = float(params["top_p"])
+        failure = []
+
+        def run():
+            try:
+                model.generate(**kwargs)
+            except BaseException as exc:  # re-raised in the generator
+                failure.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=run, name="hfpack-model-generate", daemon=True)
+        thread.start()
+        finish = None
+        text = ""
+        sent = 0
+        hold = max([len(s) for s in stop] or [0])
+        try:
+            for new in streamer:
+                text += new
+                cut = min([i for i in (text.find(s, max(sent - len(s), 0)) for s in stop) if i >= 0] or [-1])
+                if cut >= 0:
+                    if cut > sent:
+                        yield text[sent:cut]
+                    finish = "stop"
+                    break
+                # Keep back what could be the start of a stop sequence.
+                upto = len(text) - (hold - 1 if hold else 0)
+                if upto > sent:
+                    yield text[sent:upto]
+                    sent = upto
+            if failure:
+                raise failure[0]
+            if finish is None and len(text) > sent:
+                yield text[sent:]
+        finally:
+            stopped.set()
+            thread.join()
+        if finish is None:
+            finish = "length" if steps[0] >= max_new else "stop"
+        yield {"finish_reason": finish, "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": min(steps[0], max_new)}}
 
 
 def load_handler(path, task):
