@@ -102,7 +102,15 @@ func TestQueueFull(t *testing.T) {
 	}
 	cancel()
 	// The abandoned request's instances leave the queue when a consumer sees them.
-	go b.Submit(context.Background(), nil, raw(5))
+	// Until a consumer has seen them, the queue may still be full: retry.
+	go func() {
+		for {
+			if _, err := b.Submit(context.Background(), nil, raw(5)); !errors.Is(err, batch.ErrQueueFull) {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	nctx, ncancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer ncancel()
 	bt, err := b.Next(nctx)
