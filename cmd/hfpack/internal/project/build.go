@@ -1,7 +1,6 @@
 package project
 
 import (
-	"archive/zip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -231,28 +230,32 @@ func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string
 	return out, nil
 }
 
-// Provided maps the top-level modules of the wheels to their distributions.
-func Provided(wheels []builder.Wheel) (map[string]string, error) {
+// Provided maps the top-level modules of the wheels to their distributions,
+// reading each wheel's file list at most once per sha256 (remembered in mc).
+func Provided(wheels []builder.Wheel, mc *imports.ModuleCache) (map[string]string, error) {
 	out := map[string]string{}
 	for _, w := range wheels {
-		zr, err := zip.OpenReader(w.Path)
+		mods, err := mc.ModulesOfWheelFile(w.Path, w.SHA256)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", w.Filename, err)
 		}
-		for _, mod := range imports.ModulesOfWheel(&zr.Reader) {
+		for _, mod := range mods {
 			out[mod] = w.Name
 		}
-		zr.Close()
 	}
 	return out, nil
 }
 
+// moduleCacheDir is where what each wheel provides is remembered.
+func moduleCacheDir(root string) string { return filepath.Join(root, "imports") }
+
 // CheckImports maps every import of the handler and its local modules to
 // the standard library, the locked wheels or the handler's own files. The
 // result comes back with the error when an import is not provided, so
-// callers can still report what did resolve.
-func (p *Project) CheckImports(wheels []builder.Wheel) (*imports.Result, error) {
-	provided, err := Provided(wheels)
+// callers can still report what did resolve. What each wheel provides is
+// remembered under the cache root.
+func (p *Project) CheckImports(wheels []builder.Wheel, root string) (*imports.Result, error) {
+	provided, err := Provided(wheels, imports.NewModuleCache(moduleCacheDir(root)))
 	if err != nil {
 		return nil, err
 	}

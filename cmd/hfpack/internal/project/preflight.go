@@ -103,7 +103,7 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 		return nil, err
 	}
 	if handler != "" {
-		if pf.Imports, err = p.CheckImports(pf.Wheels); err != nil {
+		if pf.Imports, err = p.CheckImports(pf.Wheels, pf.CacheRoot); err != nil {
 			return nil, err
 		}
 		for _, o := range pf.Imports.Optional {
