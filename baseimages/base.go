@@ -183,6 +183,11 @@ func (s *selector) pickGlibc(cands []Image, needs wheelNeeds, pref func(a, b Ima
 		if c := pref(a, b); c != 0 {
 			return c
 		}
+		// Among bases that fit equally, a catalog file's row wins: its
+		// author curated it for this network.
+		if c := boolInt(b.Catalog != "") - boolInt(a.Catalog != ""); c != 0 {
+			return c
+		}
 		return compareGlibc(b.Glibc, a.Glibc)
 	})
 	return fit[0], true

@@ -47,9 +47,7 @@ func (c *Catalog) Check() error {
 
 	checkSorted(&errs, "runtimes", c.Runtimes, compareRuntimes, func(r PythonRuntime) string { return r.Python + " " + r.Arch })
 	for _, r := range c.Runtimes {
-		if pythonMinor(r.Version) != r.Python || (r.Arch != ArchX86_64 && r.Arch != ArchAarch64) || !hexRE.MatchString(r.SHA256) || !strings.HasPrefix(r.URL, "https://") || !strings.HasPrefix(r.Prefix, "/") || r.Glibc == "" || r.Source == "" {
-			add("runtime %s %s: incomplete row (version, arch x86_64 or aarch64, https url, sha256, prefix, glibc and source are required)", r.Python, r.Arch)
-		}
+		checkRuntimeRow(&errs, r)
 	}
 
 	checkSorted(&errs, "system_cuda", c.SystemCUDA, func(a, b SystemCUDARule) int { return strings.Compare(a.Name, b.Name) }, func(r SystemCUDARule) string { return r.Name })
@@ -87,7 +85,23 @@ func (c *Catalog) checkTorch(errs *[]error, r TorchRelease) {
 	}
 }
 
+func checkRuntimeRow(errs *[]error, r PythonRuntime) {
+	if pythonMinor(r.Version) != r.Python || (r.Arch != ArchX86_64 && r.Arch != ArchAarch64) || !hexRE.MatchString(r.SHA256) || !strings.HasPrefix(r.URL, "https://") || !strings.HasPrefix(r.Prefix, "/") || r.Glibc == "" || r.Source == "" {
+		*errs = append(*errs, fmt.Errorf("runtime %s %s: incomplete row (version, arch x86_64 or aarch64, https url, sha256, prefix, glibc and source are required)", r.Python, r.Arch))
+	}
+}
+
 func (c *Catalog) checkImage(errs *[]error, im Image) {
+	c.checkImageRow(errs, im)
+	if im.IsGPU() && flavourRank(im.Flavour) <= 3 {
+		if _, ok := c.Toolkit(im.CUDA); !ok {
+			*errs = append(*errs, fmt.Errorf("image %s:%s: CUDA %s has no toolkit row", im.Repository, im.Tag, im.CUDA))
+		}
+	}
+}
+
+// checkImageRow checks what a row must hold by itself.
+func (c *Catalog) checkImageRow(errs *[]error, im Image) {
 	add := func(format string, args ...any) { *errs = append(*errs, fmt.Errorf(format, args...)) }
 	name := im.Repository + ":" + im.Tag
 	if !ValidDigest(im.Digest) {
@@ -106,10 +120,6 @@ func (c *Catalog) checkImage(errs *[]error, im Image) {
 		add("image %s: unknown flavour %q", name, im.Flavour)
 	case im.Flavour != FlavourCPU && !im.IsGPU():
 		add("image %s: %s flavour without a CUDA version", name, im.Flavour)
-	case im.IsGPU():
-		if _, ok := c.Toolkit(im.CUDA); !ok {
-			add("image %s: CUDA %s has no toolkit row", name, im.CUDA)
-		}
 	}
 }
 

@@ -69,6 +69,13 @@ type Image struct {
 	PythonPath string `json:"python_path,omitempty"`
 	// Source says where the row's facts came from.
 	Source string `json:"source"`
+	// Catalog is the catalog file the row came from, "" for the shipped
+	// catalog. Never stored in catalog files.
+	Catalog string `json:"catalog,omitempty"`
+	// Mirror is the repository the image is pulled from when
+	// HFPACK_BASE_MIRROR maps its registry; the digest is the same. Never
+	// stored in catalog files.
+	Mirror string `json:"mirror,omitempty"`
 }
 
 // IsGPU reports whether the image carries CUDA.

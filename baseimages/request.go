@@ -42,6 +42,12 @@ type Request struct {
 	// DriverFloor overrides VertexDriverFloor, e.g. "580.65.06" for nodes
 	// known to run R580.
 	DriverFloor string `json:"driver_floor,omitempty"`
+	// PythonMirror replaces PythonDownloadPrefix in runtime URLs
+	// (HFPACK_PYTHON_MIRROR); the sha256 stays enforced.
+	PythonMirror string `json:"python_mirror,omitempty"`
+	// BaseMirror is the registry host/path that replaces docker.io when
+	// bases are pulled (HFPACK_BASE_MIRROR); the digest stays enforced.
+	BaseMirror string `json:"base_mirror,omitempty"`
 }
 
 var nameSepRE = regexp.MustCompile(`[-_.]+`)

@@ -115,6 +115,9 @@ func (s *selector) run() {
 		s.python()
 		s.env()
 	}
+	if len(s.errs) == 0 {
+		s.mirrors()
+	}
 }
 
 // accelerator resolves and vets the accelerator.

@@ -51,11 +51,11 @@ func (c *Catalog) WriteTable(w io.Writer) error {
 		if py == "" {
 			py = "-"
 		}
-		p("%s:%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", im.Repository, im.Tag, cuda, im.Flavour, im.OS, im.OSVersion, im.Glibc, py, shortDigest(im.Digest, im.DigestVerified))
+		p("%s:%s\t%s\t%s\t%s %s\t%s\t%s\t%s%s\n", im.Repository, im.Tag, cuda, im.Flavour, im.OS, im.OSVersion, im.Glibc, py, shortDigest(im.Digest, im.DigestVerified), fromFile(im.Catalog))
 	}
 	p("\nPYTHON\tARCH\tVERSION\tGLIBC\tSHA256\tURL\n")
 	for _, r := range c.Runtimes {
-		p("%s\t%s\t%s\t%s\t%s\t%s\n", r.Python, r.Arch, r.Version, r.Glibc, shortDigest(r.SHA256, r.SHA256Verified), r.URL)
+		p("%s\t%s\t%s\t%s\t%s\t%s%s\n", r.Python, r.Arch, r.Version, r.Glibc, shortDigest(r.SHA256, r.SHA256Verified), r.URL, fromFile(r.Catalog))
 	}
 	return tw.Flush()
 }
@@ -72,12 +72,24 @@ func (c *Catalog) WriteJSON(w io.Writer) error {
 func (sel Selection) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "base:    %s\n", sel.Base.Ref)
+	if sel.Base.Catalog != "" {
+		fmt.Fprintf(&b, "catalog: %s (the base's row)\n", sel.Base.Catalog)
+	}
+	if sel.Base.Mirror != "" {
+		fmt.Fprintf(&b, "mirror:  %s (HFPACK_BASE_MIRROR)\n", sel.Base.Mirror)
+	}
 	if sel.CUDA != "" {
 		fmt.Fprintf(&b, "cuda:    %s (%s flavour)\n", sel.CUDA, sel.Base.Flavour)
 	}
 	fmt.Fprintf(&b, "python:  %s at %s\n", sel.Python, sel.PythonPath)
 	if sel.Runtime != nil {
 		fmt.Fprintf(&b, "runtime: %s sha256:%s\n", sel.Runtime.URL, sel.Runtime.SHA256)
+		if sel.Runtime.Catalog != "" {
+			fmt.Fprintf(&b, "catalog: %s (the runtime's row)\n", sel.Runtime.Catalog)
+		}
+		if sel.Runtime.Mirror != "" {
+			fmt.Fprintf(&b, "mirror:  %s (HFPACK_PYTHON_MIRROR)\n", sel.Runtime.Mirror)
+		}
 	}
 	for _, e := range sel.Env {
 		fmt.Fprintf(&b, "env:     %s=%s\n", e.Name, e.Value)
@@ -110,4 +122,12 @@ func shortDigest(d string, verified bool) string {
 		d += " (unverified)"
 	}
 	return d
+}
+
+// fromFile marks a row that came from a catalog file.
+func fromFile(catalog string) string {
+	if catalog == "" {
+		return ""
+	}
+	return " (from " + catalog + ")"
 }

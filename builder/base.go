@@ -35,6 +35,11 @@ func ResolveBase(ctx context.Context, b Base, ro ...remote.Option) (v1.Image, er
 	if err != nil {
 		return nil, fmt.Errorf("parsing base reference %q: %w", b.Ref, err)
 	}
+	if b.Pull != "" {
+		if ref, err = name.ParseReference(b.Pull); err != nil {
+			return nil, fmt.Errorf("parsing the base's mirror %q: %w", b.Pull, err)
+		}
+	}
 	opts := append([]remote.Option{
 		remote.WithContext(ctx),
 		remote.WithPlatform(amd64),

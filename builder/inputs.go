@@ -59,6 +59,13 @@ type BaseInput struct {
 	Ref string
 	// Digest pins the base ("sha256:..."), an image or an index.
 	Digest string
+	// Pull is the repository the base is pulled from when it differs from
+	// Ref's (a mirror: HFPACK_BASE_MIRROR); the labels keep Ref, and the
+	// digest is the same, so the image is too.
+	Pull string
+	// Catalog is the catalog file that named the base, "" for hfpack's own
+	// catalog or [image] base; recorded in the plan.
+	Catalog string
 	// Env is the base's environment, as the base catalog records it.
 	Env []string
 	// GPU adds /usr/local/nvidia to PATH and LD_LIBRARY_PATH.
@@ -80,6 +87,9 @@ type Runtime struct {
 	// URL and SHA256 name the archive Dir came from; the Plan records them
 	// so a remote builder can fetch it itself.
 	URL, SHA256 string
+	// Catalog is the catalog file that named the runtime, "" for hfpack's
+	// own catalog; recorded in the plan.
+	Catalog string
 }
 
 // Wheel is one locked wheel, already downloaded.

@@ -45,6 +45,10 @@ type Base struct {
 	Platform     string `json:"platform"`
 	Python       string `json:"python,omitempty"`
 	SitePackages string `json:"sitePackages,omitempty"`
+	// Pull is the mirror repository the base is pulled from, by Digest.
+	Pull string `json:"pull,omitempty"`
+	// Catalog is the catalog file that named the base.
+	Catalog string `json:"catalog,omitempty"`
 }
 
 // LayerPlan is one layer to add on the base.
@@ -117,7 +121,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		Version: PlanVersion,
 		Name:    in.Name,
 		Base: Base{Ref: in.Base.Ref, Digest: in.Base.Digest, Platform: "linux/amd64",
-			Python: in.Base.Python, SitePackages: in.Base.SitePackages},
+			Python: in.Base.Python, SitePackages: in.Base.SitePackages, Pull: in.Base.Pull, Catalog: in.Base.Catalog},
 		SourceDateEpoch: in.SourceDateEpoch,
 	}
 	h := hasher{ctx: ctx, cache: o.cache, storeAll: o.storeAll, planned: &p.planned}
@@ -126,7 +130,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.Runtime = &RuntimeRef{URL: in.Runtime.URL, SHA256: in.Runtime.SHA256, Prefix: in.Runtime.Prefix}
+		p.Runtime = &RuntimeRef{URL: in.Runtime.URL, SHA256: in.Runtime.SHA256, Prefix: in.Runtime.Prefix, Catalog: in.Runtime.Catalog}
 		p.Layers = append(p.Layers, l)
 	}
 	p.Layers = append(p.Layers, sitePackagesLayers(in)...)

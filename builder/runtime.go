@@ -15,6 +15,8 @@ type RuntimeRef struct {
 	URL    string `json:"url"`
 	SHA256 string `json:"sha256"`
 	Prefix string `json:"prefix"`
+	// Catalog is the catalog file that named the runtime.
+	Catalog string `json:"catalog,omitempty"`
 }
 
 // runtimeLayer lists an extracted Python runtime under its image prefix. It

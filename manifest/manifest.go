@@ -105,6 +105,20 @@ type Image struct {
 	// Base, when set, replaces the catalog's choice: "ref@sha256:..." or
 	// "oci-layout:PATH[@sha256:...]".
 	Base string `toml:"base" json:"base,omitempty"`
+	// Catalog is a JSON file of extra base images and Python runtimes in
+	// the format of `hfpack bases --json` (relative to the manifest), which
+	// selection weighs like hfpack's own rows.
+	Catalog string `toml:"catalog" json:"catalog,omitempty"`
+}
+
+// CatalogPath is [image] catalog resolved against the manifest's directory;
+// "" when unset.
+func (m *Manifest) CatalogPath() string {
+	c := m.Image.Catalog
+	if c == "" || filepath.IsAbs(c) {
+		return c
+	}
+	return filepath.Join(m.Dir, c)
 }
 
 // Duration is a time.Duration written as a Go duration string ("5ms", "60s").

@@ -305,3 +305,25 @@ func TestPython314(t *testing.T) {
 		t.Errorf("python.version = %q, want 3.14", m.Python.Version)
 	}
 }
+
+// [image] catalog is read when the manifest loads: a missing or broken
+// file is a manifest error with its line and key.
+func TestImageCatalog(t *testing.T) {
+	path := project(t, strings.Replace(good, `base = ""`, `catalog = "corp.json"`, 1))
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "image.catalog") || !strings.Contains(err.Error(), "reading catalog file") {
+		t.Fatalf("missing catalog: err = %v", err)
+	}
+	os.WriteFile(filepath.Join(filepath.Dir(path), "corp.json"), []byte(`{"images": [{"repository": "r.example/cuda", "tag": "x", "digest": "latest"}]}`), 0o644)
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "images are pinned by digest") {
+		t.Fatalf("broken catalog: err = %v", err)
+	}
+	os.WriteFile(filepath.Join(filepath.Dir(path), "corp.json"), []byte(`{"runtimes": []}`), 0o644)
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.CatalogPath(); got != filepath.Join(filepath.Dir(path), "corp.json") {
+		t.Errorf("CatalogPath() = %q", got)
+	}
+}

@@ -25,7 +25,7 @@ var knownKeys = []string{
 	"accelerator", "accelerator.type", "accelerator.count", "accelerator.min-driver",
 	"serving", "serving.max-batch-size", "serving.max-batch-delay", "serving.request-timeout", "serving.max-request-bytes",
 	"serving.max-concurrent-streams", "serving.stream-timeout",
-	"image", "image.base",
+	"image", "image.base", "image.catalog",
 }
 
 // PythonVersions are the target Python versions hfpack can lock and build for.
@@ -287,6 +287,11 @@ func (v *validator) duration(key string, d *Duration, lo, hi time.Duration) {
 }
 
 func (v *validator) image() {
+	if c := v.m.Image.Catalog; c != "" {
+		if _, err := baseimages.ReadCatalogFile(v.m.CatalogPath()); err != nil {
+			v.errorf("image.catalog", "%v", err)
+		}
+	}
 	b := v.m.Image.Base
 	if b == "" {
 		return

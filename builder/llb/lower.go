@@ -126,6 +126,9 @@ func baseState(b builder.Base) (llb.State, error) {
 		return llb.State{}, fmt.Errorf("base %s: digest %q: %w", b.Ref, b.Digest, err)
 	}
 	ref, _, _ := strings.Cut(b.Ref, "@")
+	if b.Pull != "" {
+		ref = b.Pull // a mirror of Ref's registry: the digest is the same
+	}
 	plat, err := platform(b.Platform)
 	if err != nil {
 		return llb.State{}, err

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 )
 
@@ -14,13 +13,18 @@ func newBases(g *globals) *cobra.Command {
 		Use:   "bases [MANIFEST]",
 		Short: "Print the base image catalog, or the base chosen for a manifest and why",
 		Long: `Without a manifest, bases prints hfpack's catalog of base images, pinned by
-digest, with the accelerators, CUDA toolkits and torch builds it knows. With a
-manifest (and its lock), it prints the base chosen for it and the reasons, or
-why no base can run the lock on the manifest's accelerator.`,
+digest, with the accelerators, CUDA toolkits and torch builds it knows, plus
+the rows of the catalog files HFPACK_CATALOG names. With a manifest (and its
+lock), it prints the base chosen for it and the reasons (the catalog file and
+mirror each choice came from included), or why no base can run the lock on
+the manifest's accelerator.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				cat := baseimages.Default()
+				cat, err := project.LoadCatalog("")
+				if err != nil {
+					return err
+				}
 				if g.ui.JSON {
 					return cat.WriteJSON(g.ui.Out)
 				}

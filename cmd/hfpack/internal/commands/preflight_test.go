@@ -2,6 +2,8 @@ package commands
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +110,13 @@ func TestCheckRefusesWhatBuildRefuses(t *testing.T) {
 		{name: "GPU architecture dropped", project: gpu("NVIDIA_TESLA_V100", "torch==2.11.0", torchWheel("2.11.0+cu128")), want: "torch 2.11.0+cu128 has no code for NVIDIA_TESLA_V100"},
 		{name: "driver floor", project: gpu("NVIDIA_L4", "torch==2.11.0", torchWheel("2.11.0")), want: "torch 2.11.0 needs CUDA 13.0"},
 		{name: "torch unknown to the catalog", project: gpu("NVIDIA_L4", "torch==9.1.0", torchWheel("9.1.0")), want: "torch 9.1.0 is not in hfpack's base image catalog"},
+		{name: "unverified runtime from a catalog file", project: gpu("NVIDIA_L4", "torch==2.4.1", torchWheel("2.4.1")), want: "python runtime checksum not verified: catalog ", break_: func(t *testing.T, m string) {
+			cat := filepath.Join(filepath.Dir(m), "private-catalog.json")
+			os.WriteFile(cat, []byte(`{"runtimes": [{"python": "3.11", "arch": "x86_64", "version": "3.11.99", "url": "https://files.example.com/cpython-3.11.99.tar.gz", "sha256": "`+strings.Repeat("ab", 32)+`", "sha256_verified": false, "glibc": "2.17", "prefix": "/opt/hfpack/python", "source": "an internal mirror"}]}`), 0o644)
+			editFile(t, m, `[image]`, "[image]\ncatalog = \"private-catalog.json\"")
+		}},
+		{name: "bad HFPACK_PYTHON_MIRROR", project: cpu, env: []string{"HFPACK_PYTHON_MIRROR=files.corp.example/pbs"}, want: `HFPACK_PYTHON_MIRROR="files.corp.example/pbs" is not an http(s) URL`},
+		{name: "bad HFPACK_CATALOG", project: cpu, env: []string{"HFPACK_CATALOG=/nonexistent/catalog.json"}, want: "HFPACK_CATALOG: reading catalog file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,5 +193,53 @@ func TestVertexSpecMinDriver(t *testing.T) {
 	editFile(t, m, "min-driver = \"580.65.06\"\n", "")
 	if _, stdout, _ = run(t, "vertex-spec", m, "--image", img, "--gcloud"); strings.Contains(stdout, "minGpuDriverVersion") {
 		t.Errorf("--gcloud without min-driver mentions minGpuDriverVersion:\n%s", stdout)
+	}
+}
+
+// The L4 scenario of issue 13: torch==2.4.1 for an NVIDIA_L4 on the
+// catalog's nvidia/cuda base. check passes with no runtime warning, and
+// build is not refused: it goes on to download the exact verified runtime
+// archive (here from a loopback mirror that has none, so it stops there).
+func TestL4TorchOnCatalogBase(t *testing.T) {
+	t.Setenv("HFPACK_CACHE_DIR", t.TempDir())
+	m := refusalProject(t, "NVIDIA_L4", []string{"torch==2.4.1"}, torchWheel("2.4.1"))
+	var asked []string
+	mirror := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.EscapedPath())
+		http.NotFound(w, r)
+	}))
+	defer mirror.Close()
+	t.Setenv("HFPACK_PYTHON_MIRROR", mirror.URL+"/pbs")
+
+	code, stdout, stderr := run(t, "check", m)
+	if code != ExitOK {
+		t.Fatalf("check: exit %d\n%s", code, stderr)
+	}
+	for _, w := range strings.Split(stdout+stderr, "\n") {
+		if strings.HasPrefix(w, "warning:") && (strings.Contains(w, "runtime") || strings.Contains(w, "sha256")) {
+			t.Errorf("check warns about the runtime: %s", w)
+		}
+	}
+	if !strings.Contains(stdout, "ok  python") || !strings.Contains(stdout, "CPython 3.11.16 runtime at /opt/hfpack/python") || !strings.Contains(stdout, "nvidia/cuda:12.1.1-base-ubuntu22.04") {
+		t.Errorf("check output:\n%s", stdout)
+	}
+
+	sidecar := filepath.Join(t.TempDir(), "hfpack-sidecar")
+	os.WriteFile(sidecar, []byte("stand-in"), 0o755)
+	code, _, stderr = run(t, "build", m, "--output", "oci:"+filepath.Join(t.TempDir(), "out"), "--sidecar", sidecar)
+	want := "/pbs/20260814/cpython-3.11.16%2B20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
+	if code != ExitFailure || !strings.Contains(stderr, "downloading the Python runtime "+mirror.URL+want+": 404") {
+		t.Errorf("build: exit %d, want it to stop at the runtime download from the mirror:\n%s", code, stderr)
+	}
+	if len(asked) != 1 || asked[0] != want {
+		t.Errorf("the mirror was asked for %q, want [%s]", asked, want)
+	}
+	if strings.Contains(stderr, "not verified") {
+		t.Errorf("build refused the runtime:\n%s", stderr)
+	}
+
+	_, stdout, _ = run(t, "bases", m)
+	if !strings.Contains(stdout, "mirror:  "+mirror.URL+"/pbs (HFPACK_PYTHON_MIRROR)") {
+		t.Errorf("bases does not show the mirror:\n%s", stdout)
 	}
 }

@@ -119,7 +119,7 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 			return nil, err
 		}
 		logf("python runtime %s", rt.Version)
-		runtime = &builder.Runtime{Dir: dir, Prefix: rt.Prefix, URL: rt.URL, SHA256: rt.SHA256}
+		runtime = &builder.Runtime{Dir: dir, Prefix: rt.Prefix, URL: rt.URL, SHA256: rt.SHA256, Catalog: rt.Catalog}
 	}
 	pr.Inputs = builder.Inputs{
 		Runtime: runtime,
@@ -127,6 +127,8 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 		Base: builder.BaseInput{
 			Ref:          sel.Base.Ref,
 			Digest:       digest,
+			Pull:         sel.Base.Mirror,
+			Catalog:      sel.Base.Catalog,
 			Env:          env,
 			GPU:          m.Accelerator.GPU(),
 			Python:       sel.PythonPath,

@@ -149,12 +149,28 @@ func (p *Project) SelectBase() (baseimages.Selection, error) {
 		return baseimages.Selection{}, err
 	}
 	m := p.Manifest
+	cat, err := p.Catalog()
+	if err != nil {
+		return baseimages.Selection{}, err
+	}
 	req := baseimages.Request{
 		Python:           m.Python.Version,
 		Accelerator:      m.Accelerator.Type,
 		AcceleratorCount: m.Accelerator.Count,
 		Override:         m.Image.Base,
 		DriverFloor:      m.Accelerator.MinDriver,
+		PythonMirror:     os.Getenv(EnvPythonMirror),
+		BaseMirror:       os.Getenv(EnvBaseMirror),
+	}
+	if req.PythonMirror != "" {
+		if err := baseimages.CheckPythonMirror(req.PythonMirror); err != nil {
+			return baseimages.Selection{}, err
+		}
+	}
+	if req.BaseMirror != "" {
+		if err := baseimages.CheckBaseMirror(req.BaseMirror); err != nil {
+			return baseimages.Selection{}, err
+		}
 	}
 	for _, pkg := range p.Lock.Packages {
 		bp := baseimages.Package{Name: pkg.Name, Version: pkg.Version}
@@ -170,7 +186,50 @@ func (p *Project) SelectBase() (baseimages.Selection, error) {
 		}
 		req.OverrideConfig = cfg
 	}
-	return baseimages.Select(nil, req)
+	return baseimages.Select(cat, req)
+}
+
+// Environment variables for closed networks.
+const (
+	// EnvPythonMirror replaces the python-build-standalone download prefix.
+	EnvPythonMirror = "HFPACK_PYTHON_MIRROR"
+	// EnvBaseMirror replaces docker.io when pulling bases.
+	EnvBaseMirror = "HFPACK_BASE_MIRROR"
+	// EnvCatalog names catalog files of extra bases and runtimes,
+	// separated like PATH.
+	EnvCatalog = "HFPACK_CATALOG"
+)
+
+// Catalog is hfpack's catalog plus the rows of the catalog files named by
+// HFPACK_CATALOG and [image] catalog.
+func (p *Project) Catalog() (*baseimages.Catalog, error) {
+	return LoadCatalog(p.Manifest.CatalogPath())
+}
+
+// LoadCatalog is hfpack's catalog plus the rows of the catalog files named
+// by HFPACK_CATALOG and manifestCatalog ("" for none).
+func LoadCatalog(manifestCatalog string) (*baseimages.Catalog, error) {
+	var files []string
+	for _, f := range filepath.SplitList(os.Getenv(EnvCatalog)) {
+		if f != "" {
+			files = append(files, f)
+		}
+	}
+	if manifestCatalog != "" {
+		files = append(files, manifestCatalog)
+	}
+	var extra []*baseimages.Catalog
+	for _, f := range files {
+		c, err := baseimages.ReadCatalogFile(f)
+		if err != nil {
+			if manifestCatalog != f {
+				err = fmt.Errorf("%s: %w", EnvCatalog, err)
+			}
+			return nil, err
+		}
+		extra = append(extra, c)
+	}
+	return baseimages.Default().With(extra...)
 }
 
 // LayoutImage opens the image in an OCI layout: the one with digest, or the
