@@ -4,6 +4,7 @@
 #   e2e/setup.sh [--no-apt] [--no-buildkit] [--no-base]
 #
 # 1. installs the Debian packages the harness runs (only those missing; apt-get update only then),
+#    and Node.js with npm when missing (the sidecar's tests run the openai npm client),
 # 2. builds buildkitd and buildctl from the buildkit version in go.mod into the e2e cache,
 # 3. builds the Debian base image with CPython into the e2e cache (debootstrap, as root).
 # The cache is $HFPACK_E2E_CACHE, else ~/.cache/hfpack-e2e; steps 2 and 3 are no-ops when cached.
@@ -48,7 +49,22 @@ install_packages() {
 	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# Node.js and npm run the official openai client against the sidecar
+# (cmd/hfpack-sidecar/sidecar/openai_client_test.go, which runs npm ci).
+# Installed only when missing: a NodeSource nodejs bundles npm, Debian's does not.
+install_node() {
+	if command -v node >/dev/null && command -v npm >/dev/null; then
+		echo "node $(node --version), npm $(npm --version)"
+		return
+	fi
+	local sudo=()
+	[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+	"${sudo[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends nodejs npm
+}
+
 [ $apt -eq 1 ] && step "apt packages (${PACKAGES[*]})" install_packages
+[ $apt -eq 1 ] && step "node and npm" install_node
 prepare=()
 [ $buildkit -eq 1 ] || prepare+=(-buildkit=false)
 [ $base -eq 1 ] || prepare+=(-base=false)
