@@ -1,0 +1,714 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Defaults of a Fetcher.
+const (
+	DefaultConnections = 8
+	DefaultChunkSize   = 64 << 20
+	bufSize            = 1 << 20
+	checkpointEvery    = 16 << 20
+)
+
+// Progress receives the bytes of a fetch as they arrive.
+type Progress interface {
+	Add(n int64)
+	Done()
+}
+
+// Fetcher downloads pinned files into a content-addressed cache:
+// Dir/blobs/sha256/HEX. Large files are split into chunks fetched over
+// parallel connections with Range requests; an interrupted download keeps
+// its chunks (Dir/blobs/sha256/HEX.partial and .state) and resumes. Every
+// file is hashed as it arrives and moves into the cache only when its
+// sha256 and size match the snapshot; a mismatch is fetched once more,
+// then refused. Memory stays bounded: one buffer per connection.
+type Fetcher struct {
+	Client *Client
+	// Dir is the cache directory.
+	Dir string
+	// Connections is the number of parallel requests (default 8).
+	Connections int
+	// ChunkSize is the size of one ranged request (default 64 MiB).
+	ChunkSize int64
+	// Progress, when set, is called once with the bytes to fetch.
+	Progress func(total int64) Progress
+	// Verify returns the sha256 of a blob already in the cache (the build
+	// passes its hash cache); nil hashes the file.
+	Verify func(path string) (string, error)
+}
+
+// BlobPath is where the blob with sha256 sum lives in the cache.
+func (f *Fetcher) BlobPath(sum string) string { return filepath.Join(f.Dir, "blobs", "sha256", sum) }
+
+// Snapshot fetches the snapshot's files and returns a directory holding
+// them under their repository paths (hard links to the blobs), the model
+// directory a build reads.
+func (f *Fetcher) Snapshot(ctx context.Context, s *Snapshot) (string, error) {
+	if err := s.Validate(); err != nil {
+		return "", fmt.Errorf("snapshot of %s: %w", s.Repo, err)
+	}
+	if err := f.Fetch(ctx, s); err != nil {
+		return "", err
+	}
+	return f.materialize(s)
+}
+
+// Fetch makes every file of s present and verified in the cache.
+func (f *Fetcher) Fetch(ctx context.Context, s *Snapshot) error {
+	var todo []*download
+	seen := map[string]bool{}
+	for _, file := range s.Files {
+		if seen[file.SHA256] {
+			continue
+		}
+		seen[file.SHA256] = true
+		ok, err := f.cached(file)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			todo = append(todo, &download{f: f, repo: s.Repo, commit: s.Commit, file: file})
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(f.BlobPath(s.Files[0].SHA256)), 0o755); err != nil {
+		return fmt.Errorf("model cache: %w", err)
+	}
+	var total int64
+	for _, d := range todo {
+		total += d.file.Size
+	}
+	var prog Progress = nopProgress{}
+	if f.Progress != nil {
+		prog = f.Progress(total)
+	}
+	defer prog.Done()
+	for round := 0; len(todo) > 0; round++ {
+		bad, err := f.round(ctx, todo, prog, round > 0)
+		if err != nil {
+			return err
+		}
+		if round > 0 && len(bad) > 0 {
+			d := bad[0]
+			return fmt.Errorf("%w: %s of %s at %s: the Hub served bytes whose sha256 is %s twice, but the lock pinned %s: run hfpack lock --upgrade-model if the model changed on purpose",
+				ErrMismatch, d.file.Path, s.Repo, s.Commit, d.got, d.file.SHA256)
+		}
+		todo = bad
+	}
+	return nil
+}
+
+// cached reports whether the blob of file is in the cache with the right
+// size and hash. A blob that does not match is removed (the cache is
+// hfpack's own) so it is fetched again.
+func (f *Fetcher) cached(file File) (bool, error) {
+	p := f.BlobPath(file.SHA256)
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("model cache: %w", err)
+	}
+	if fi.Mode().IsRegular() && fi.Size() == file.Size {
+		verify := f.Verify
+		if verify == nil {
+			verify = hashPath
+		}
+		if sum, err := verify(p); err == nil && sum == file.SHA256 {
+			return true, nil
+		}
+	}
+	if err := os.Remove(p); err != nil {
+		return false, fmt.Errorf("model cache: removing corrupt blob: %w", err)
+	}
+	return false, nil
+}
+
+func hashPath(p string) (string, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+type nopProgress struct{}
+
+func (nopProgress) Add(int64) {}
+func (nopProgress) Done()     {}
+
+// round downloads todo (from scratch when fresh) and returns the
+// downloads whose bytes did not hash to the pinned sha256.
+func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fresh bool) ([]*download, error) {
+	chunk := f.ChunkSize
+	if chunk <= 0 {
+		chunk = DefaultChunkSize
+	}
+	conns := f.Connections
+	if conns <= 0 {
+		conns = DefaultConnections
+	}
+	type job struct {
+		d *download
+		i int
+	}
+	var jobs []job
+	for _, d := range todo {
+		have, err := d.open(chunk, fresh)
+		if err != nil {
+			return nil, err
+		}
+		prog.Add(have)
+		for i := range d.done {
+			if d.done[i] < d.chunkLen(i) {
+				jobs = append(jobs, job{d, i})
+			}
+		}
+	}
+	defer func() {
+		for _, d := range todo {
+			d.close()
+		}
+	}()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, d := range todo {
+		g.Go(func() error { return d.hash(gctx) })
+	}
+	next := make(chan job)
+	g.Go(func() error {
+		defer close(next)
+		for _, j := range jobs {
+			select {
+			case next <- j:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	for range min(conns, max(len(jobs), 1)) {
+		g.Go(func() error {
+			buf := make([]byte, bufSize)
+			for j := range next {
+				if err := j.d.fetchChunk(gctx, j.i, buf, prog); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		for _, d := range todo {
+			d.checkpoint(true)
+		}
+		return nil, err
+	}
+	var bad []*download
+	for _, d := range todo {
+		if err := d.finish(); err != nil {
+			if errors.Is(err, ErrMismatch) {
+				bad = append(bad, d)
+				continue
+			}
+			return nil, err
+		}
+	}
+	return bad, nil
+}
+
+// download is one file being fetched into its .partial file.
+type download struct {
+	f            *Fetcher
+	repo, commit string
+	file         File
+
+	out   *os.File
+	chunk int64
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	done      []int64 // bytes present from the start of each chunk
+	unsaved   int64
+	location  string // where GETs go; "" until resolved
+	hashed    string // the sha256 once every byte has been hashed
+	got       string
+	hashErr   error
+	cancelled bool
+}
+
+type state struct {
+	Size  int64   `json:"size"`
+	Chunk int64   `json:"chunk"`
+	Done  []int64 `json:"done"`
+}
+
+func (d *download) partial() string { return d.f.BlobPath(d.file.SHA256) + ".partial" }
+func (d *download) stateFile() string {
+	return d.f.BlobPath(d.file.SHA256) + ".state"
+}
+
+// open opens the partial file, resuming the chunks a previous run saved
+// unless fresh, and returns the bytes already present.
+func (d *download) open(chunk int64, fresh bool) (int64, error) {
+	d.cond = sync.NewCond(&d.mu)
+	d.hashed, d.got, d.hashErr, d.cancelled = "", "", nil, false
+	st := state{Size: d.file.Size, Chunk: chunk, Done: make([]int64, chunks(d.file.Size, chunk))}
+	if !fresh {
+		// Resume in the chunks the interrupted run used.
+		if b, err := os.ReadFile(d.stateFile()); err == nil {
+			var old state
+			if json.Unmarshal(b, &old) == nil && old.Size == st.Size && old.Chunk > 0 && len(old.Done) == chunks(old.Size, old.Chunk) {
+				st = old
+				chunk = old.Chunk
+			}
+		}
+	}
+	out, err := os.OpenFile(d.partial(), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("model cache: %w", err)
+	}
+	if fi, err := out.Stat(); err == nil && fi.Size() > d.file.Size || fresh {
+		if err := out.Truncate(0); err != nil {
+			out.Close()
+			return 0, fmt.Errorf("model cache: %w", err)
+		}
+		clear(st.Done)
+	}
+	d.out, d.chunk, d.done = out, chunk, st.Done
+	var have int64
+	for i, v := range d.done {
+		if v < 0 || v > d.chunkLen(i) {
+			clear(d.done)
+			return 0, nil
+		}
+		have += v
+	}
+	return have, nil
+}
+
+// chunks is the number of chunks of a file: at least one, even when empty.
+func chunks(size, chunk int64) int {
+	return max(1, int((size+chunk-1)/chunk))
+}
+
+func (d *download) chunkLen(i int) int64 {
+	start := int64(i) * d.chunk
+	return min(d.chunk, d.file.Size-start)
+}
+
+func (d *download) close() {
+	if d.out != nil {
+		d.out.Close()
+		d.out = nil
+	}
+}
+
+// checkpoint saves which bytes are present, at most every checkpointEvery
+// bytes unless force. The data is written before the state that claims it.
+func (d *download) checkpoint(force bool) {
+	d.mu.Lock()
+	if !force && d.unsaved < checkpointEvery {
+		d.mu.Unlock()
+		return
+	}
+	d.unsaved = 0
+	b, _ := json.Marshal(state{Size: d.file.Size, Chunk: d.chunk, Done: slices.Clone(d.done)})
+	d.mu.Unlock()
+	writeAtomic(d.stateFile(), b)
+}
+
+func writeAtomic(path string, b []byte) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*")
+	if err != nil {
+		return
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return
+	}
+	if tmp.Close() == nil {
+		os.Rename(tmp.Name(), path)
+	}
+}
+
+// resolve finds where the file's bytes are served: a HEAD on the resolve
+// URL at the pinned commit, not following a redirect to another host (the
+// file CDN, whose signed URL is then used without the token).
+func (d *download) resolve(ctx context.Context, refresh bool) (string, error) {
+	d.mu.Lock()
+	loc := d.location
+	d.mu.Unlock()
+	if loc != "" && !refresh {
+		return loc, nil
+	}
+	c := d.f.Client
+	u := c.resolveURL(d.repo, d.commit, d.file.Path)
+	resp, err := c.do(ctx, http.MethodHead, u, nil, false)
+	if err != nil {
+		return "", fmt.Errorf("downloading %s of %s: %w", d.file.Path, d.repo, err)
+	}
+	drain(resp)
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		next, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			return "", fmt.Errorf("downloading %s of %s: bad redirect: %w", d.file.Path, d.repo, err)
+		}
+		loc = next.String()
+	case resp.StatusCode == http.StatusOK:
+		loc = resp.Request.URL.String()
+	default:
+		return "", c.fault(resp, d.repo, d.commit, d.file.Path)
+	}
+	if rc := resp.Header.Get("X-Repo-Commit"); rc != "" && rc != d.commit {
+		return "", fmt.Errorf("%w: %s of %s: asked for commit %s, the Hub answered for %s", ErrMismatch, d.file.Path, d.repo, d.commit, clip(rc))
+	}
+	if ls := resp.Header.Get("X-Linked-Size"); ls != "" {
+		if n, err := strconv.ParseInt(ls, 10, 64); err == nil && n != d.file.Size {
+			return "", fmt.Errorf("%w: %s of %s at %s is %d bytes on the Hub; the lock pinned %d: run hfpack lock --upgrade-model",
+				ErrMismatch, d.file.Path, d.repo, d.commit, n, d.file.Size)
+		}
+	}
+	if et := normalizeETag(resp.Header.Get("X-Linked-Etag")); isHex(et, 64) && et != d.file.SHA256 {
+		return "", fmt.Errorf("%w: %s of %s at %s has sha256 %s on the Hub; the lock pinned %s: run hfpack lock --upgrade-model",
+			ErrMismatch, d.file.Path, d.repo, d.commit, et, d.file.SHA256)
+	}
+	d.mu.Lock()
+	d.location = loc
+	d.mu.Unlock()
+	return loc, nil
+}
+
+// normalizeETag strips W/ and quotes, as huggingface_hub's _normalize_etag.
+func normalizeETag(e string) string { return strings.Trim(strings.TrimPrefix(e, "W/"), `"`) }
+
+// fetchChunk downloads the rest of chunk i, retrying transient failures
+// from where the last attempt stopped.
+func (d *download) fetchChunk(ctx context.Context, i int, buf []byte, prog Progress) error {
+	c := d.f.Client
+	refresh := false
+	var last error
+	for attempt := 0; attempt <= c.retries+1; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, c.backoff<<min(attempt-1, 6)); err != nil {
+				return err
+			}
+		}
+		loc, err := d.resolve(ctx, refresh)
+		if err != nil {
+			return err
+		}
+		refresh = false
+		err = d.get(ctx, loc, i, buf, prog)
+		if err == nil {
+			d.checkpoint(true)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var he *HTTPError
+		switch {
+		case errors.As(err, &he) && (he.Status == http.StatusForbidden || he.Status == http.StatusGone || he.Status == http.StatusNotFound || he.Status == http.StatusUnauthorized):
+			refresh = true // an expired signed URL: resolve again
+		case errors.As(err, &he) && !he.Temporary():
+			return fmt.Errorf("downloading %s of %s: %w", d.file.Path, d.repo, err)
+		case he == nil && !retryable(err):
+			return fmt.Errorf("downloading %s of %s: %w", d.file.Path, d.repo, err)
+		}
+		last = err
+	}
+	return fmt.Errorf("downloading %s of %s: %w", d.file.Path, d.repo, last)
+}
+
+// get requests the missing bytes of chunk i and writes them in place.
+func (d *download) get(ctx context.Context, loc string, i int, buf []byte, prog Progress) error {
+	d.mu.Lock()
+	have := d.done[i]
+	d.mu.Unlock()
+	start := int64(i)*d.chunk + have
+	end := int64(i)*d.chunk + d.chunkLen(i) // exclusive
+	if start >= end {
+		return nil
+	}
+	hdr := http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", start, end-1)}}
+	resp, err := d.f.Client.do(ctx, http.MethodGet, loc, hdr, true)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body := io.Reader(resp.Body)
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		first, last, total, err := ParseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil {
+			return fmt.Errorf("GET %s: %w", stripQuery(loc), err)
+		}
+		if first != start || last >= end || total >= 0 && total != d.file.Size {
+			return fmt.Errorf("%w: GET %s: asked for bytes %d-%d of %d, got %d-%d of %d", ErrMismatch, stripQuery(loc), start, end-1, d.file.Size, first, last, total)
+		}
+	case http.StatusOK:
+		// The server ignored Range: skip to the bytes this chunk needs.
+		if _, err := io.CopyN(io.Discard, body, start); err != nil {
+			return fmt.Errorf("GET %s: %w", stripQuery(loc), io.ErrUnexpectedEOF)
+		}
+	default:
+		return &HTTPError{Method: http.MethodGet, URL: stripQuery(loc), Status: resp.StatusCode,
+			Code: resp.Header.Get("X-Error-Code"), Message: clip(resp.Header.Get("X-Error-Message"))}
+	}
+	body = io.LimitReader(body, end-start)
+	pos := start
+	for pos < end {
+		n, rerr := body.Read(buf[:min(int64(len(buf)), end-pos)])
+		if n > 0 {
+			if _, err := d.out.WriteAt(buf[:n], pos); err != nil {
+				return fmt.Errorf("model cache: %w", err)
+			}
+			pos += int64(n)
+			d.mu.Lock()
+			d.done[i] += int64(n)
+			d.unsaved += int64(n)
+			d.cond.Broadcast()
+			d.mu.Unlock()
+			prog.Add(int64(n))
+			d.checkpoint(false)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return redactErr(rerr)
+		}
+	}
+	if pos < end {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
+// frontier is how many bytes from the start of the file are present.
+func (d *download) frontier() int64 {
+	var n int64
+	for i, v := range d.done {
+		n += v
+		if v < d.chunkLen(i) {
+			break
+		}
+	}
+	return n
+}
+
+// hash reads the file in order as its prefix arrives, so hashing overlaps
+// the download, and records the sha256 when every byte has been read.
+func (d *download) hash(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.cancelled = true
+		d.cond.Broadcast()
+		d.mu.Unlock()
+	})
+	defer stop()
+	h := sha256.New()
+	var buf []byte
+	var pos int64
+	for pos < d.file.Size {
+		d.mu.Lock()
+		for d.frontier() <= pos && !d.cancelled {
+			d.cond.Wait()
+		}
+		front, cancelled := d.frontier(), d.cancelled
+		d.mu.Unlock()
+		if cancelled {
+			return nil
+		}
+		if buf == nil {
+			buf = make([]byte, min(int64(bufSize/4), d.file.Size))
+		}
+		for pos < front {
+			n, err := d.out.ReadAt(buf[:min(int64(len(buf)), front-pos)], pos)
+			if n > 0 {
+				h.Write(buf[:n])
+				pos += int64(n)
+			}
+			if err != nil && !(err == io.EOF && n > 0) {
+				return fmt.Errorf("model cache: reading %s: %w", d.partial(), err)
+			}
+		}
+	}
+	d.mu.Lock()
+	d.hashed = hex.EncodeToString(h.Sum(nil))
+	d.mu.Unlock()
+	return nil
+}
+
+// finish moves a complete, verified file into the cache (read-only), or
+// resets it and reports ErrMismatch.
+func (d *download) finish() error {
+	d.mu.Lock()
+	sum := d.hashed
+	d.mu.Unlock()
+	d.got = sum
+	if sum != d.file.SHA256 {
+		d.close()
+		os.Remove(d.partial())
+		os.Remove(d.stateFile())
+		return ErrMismatch
+	}
+	if err := d.out.Chmod(0o444); err != nil {
+		return fmt.Errorf("model cache: %w", err)
+	}
+	d.close()
+	if err := os.Rename(d.partial(), d.f.BlobPath(d.file.SHA256)); err != nil {
+		return fmt.Errorf("model cache: %w", err)
+	}
+	os.Remove(d.stateFile())
+	return nil
+}
+
+// ParseContentRange parses "bytes FIRST-LAST/TOTAL" (TOTAL may be "*",
+// returned as -1).
+func ParseContentRange(s string) (first, last, total int64, err error) {
+	bad := fmt.Errorf("bad Content-Range %q", clip(s))
+	rest, ok := strings.CutPrefix(s, "bytes ")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	rng, tot, ok := strings.Cut(rest, "/")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	a, b, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	first, err1 := parseUint(a)
+	last, err2 := parseUint(b)
+	total = -1
+	var err3 error
+	if tot != "*" {
+		total, err3 = parseUint(tot)
+	}
+	if err1 != nil || err2 != nil || err3 != nil || last < first || total >= 0 && last >= total {
+		return 0, 0, 0, bad
+	}
+	return first, last, total, nil
+}
+
+func parseUint(s string) (int64, error) {
+	if s == "" || s[0] == '+' || s[0] == '-' {
+		return 0, errors.New("not a number")
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// materialize links the snapshot's blobs into Dir/snapshots/KEY, built in
+// a temporary directory and renamed into place.
+func (f *Fetcher) materialize(s *Snapshot) (string, error) {
+	dir := filepath.Join(f.Dir, "snapshots", s.Key()[:32])
+	if f.complete(dir, s) {
+		return dir, nil
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("model cache: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("model cache: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	for _, file := range s.Files {
+		dst := filepath.Join(tmp, filepath.FromSlash(file.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return "", fmt.Errorf("model snapshot: %s: %w", file.Path, err)
+		}
+		if err := linkOrCopy(f.BlobPath(file.SHA256), dst); err != nil {
+			return "", fmt.Errorf("model snapshot: %s: %w", file.Path, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		// Another process made it first, or a broken one is in the way.
+		if f.complete(dir, s) {
+			return dir, nil
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return "", fmt.Errorf("model cache: %w", err)
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			return "", fmt.Errorf("model cache: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// complete reports whether dir holds exactly the snapshot's files, each
+// the cached blob itself.
+func (f *Fetcher) complete(dir string, s *Snapshot) bool {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			n++
+		}
+		return err
+	})
+	if err != nil || n != len(s.Files) {
+		return false
+	}
+	for _, file := range s.Files {
+		a, err1 := os.Lstat(filepath.Join(dir, filepath.FromSlash(file.Path)))
+		b, err2 := os.Stat(f.BlobPath(file.SHA256))
+		if err1 != nil || err2 != nil || !a.Mode().IsRegular() || a.Size() != file.Size || !os.SameFile(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
