@@ -711,4 +711,3 @@ func linkOrCopy(src, dst string) error {
 	}
 	return out.Close()
 }
-
