@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hfpack/hfpack/hub"
 	"github.com/hfpack/hfpack/lockfile/cache"
 	"github.com/hfpack/hfpack/lockfile/index"
 	"github.com/hfpack/hfpack/lockfile/pylock"
@@ -34,6 +35,9 @@ type options struct {
 	warn        func(msg string)
 	noModel     bool
 	modelHasher FileHasher
+	// A Hub model (model.source): see hubmodel.go.
+	hub          *hub.Client
+	upgradeModel bool
 }
 
 // WithSource resolves from src instead of the manifest's indexes.
@@ -141,7 +145,11 @@ func Lock(ctx context.Context, m *manifest.Manifest, target tags.Target, prev *p
 			Glibc:              target.Glibc,
 		},
 	}
-	if !o.noModel {
+	if m.Model.Source != "" && !o.noModel {
+		if l.HFPack.Model, l.HFPack.ModelFiles, err = lockHubModel(ctx, m, prev, o); err != nil {
+			return nil, err
+		}
+	} else if !o.noModel {
 		var files []pylock.ModelFile
 		var err error
 		if o.modelHasher != nil {

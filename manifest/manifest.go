@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/hfpack/hfpack/hub"
 )
 
 // DefaultFile is the manifest name commands look for when none is given.
@@ -50,9 +52,22 @@ type Manifest struct {
 	Image       Image       `toml:"image" json:"image"`
 }
 
-// Model says where the model is and how the default handler serves it.
+// Model says where the model is and how the default handler serves it:
+// a local directory (Path) or a Hugging Face Hub repository (Source).
 type Model struct {
-	Path            string `toml:"path" json:"path"`
+	Path string `toml:"path" json:"path,omitempty"`
+	// Source is a Hub model, "hf://ORG/NAME"; exclusive with Path.
+	Source string `toml:"source" json:"source,omitempty"`
+	// Revision is the branch, tag or commit of Source (default "main");
+	// the lock pins the commit it points at.
+	Revision string `toml:"revision" json:"revision,omitempty"`
+	// Include adds files of Source to the default selection, Exclude
+	// removes files from it (globs, as huggingface_hub's allow_patterns).
+	Include []string `toml:"include" json:"include,omitempty"`
+	Exclude []string `toml:"exclude" json:"exclude,omitempty"`
+	// TokenEnv names the environment variable holding a Hub token for
+	// gated or private models (default HF_TOKEN).
+	TokenEnv        string `toml:"token-env" json:"token-env,omitempty"`
 	Task            string `toml:"task" json:"task,omitempty"`
 	Handler         string `toml:"handler" json:"handler,omitempty"`
 	TrustRemoteCode bool   `toml:"trust-remote-code" json:"trust-remote-code,omitempty"`
@@ -209,7 +224,14 @@ func decodeError(file string, src []byte, err error) error {
 }
 
 func (m *Manifest) applyDefaults(md toml.MetaData) {
-	if m.Model.Path == "" {
+	if m.Model.Source != "" {
+		if m.Model.Revision == "" && !md.IsDefined("model", "revision") {
+			m.Model.Revision = hub.DefaultRevision
+		}
+		if m.Model.TokenEnv == "" && !md.IsDefined("model", "token-env") {
+			m.Model.TokenEnv = hub.DefaultTokenEnv
+		}
+	} else if m.Model.Path == "" {
 		m.Model.Path = DefaultModelPath
 	}
 	if m.Python.Version == "" {
@@ -247,8 +269,24 @@ func (m *Manifest) applyDefaults(md toml.MetaData) {
 	}
 }
 
-// ModelDir returns the absolute model directory.
-func (m *Manifest) ModelDir() string { return m.abs(m.Model.Path) }
+// ModelDir returns the absolute local model directory; "" for a model
+// from the Hub (Source), whose files the build fetches into its cache.
+func (m *Manifest) ModelDir() string {
+	if m.Model.Source != "" {
+		return ""
+	}
+	return m.abs(m.Model.Path)
+}
+
+// HubRepo returns the Hub repository id ("ORG/NAME") of model.source, or
+// "" for a local model directory.
+func (m *Manifest) HubRepo() string {
+	id, err := hub.ParseSource(m.Model.Source)
+	if err != nil {
+		return ""
+	}
+	return id
+}
 
 // HandlerPath returns the absolute path of the custom handler, or "" when the
 // default transformers handler is used.

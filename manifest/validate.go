@@ -14,12 +14,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/hub"
 )
 
 // knownKeys lists every key the schema has, for typo suggestions.
 var knownKeys = []string{
 	"name",
 	"model", "model.path", "model.task", "model.handler", "model.trust-remote-code",
+	"model.source", "model.revision", "model.include", "model.exclude", "model.token-env",
 	"python", "python.version", "python.requirements", "python.index-url",
 	"python.index", "python.index.name", "python.index.url", "python.index.packages",
 	"accelerator", "accelerator.type", "accelerator.count", "accelerator.min-driver",
@@ -135,12 +137,17 @@ func (v *validator) name() {
 
 func (v *validator) model() {
 	md := v.m.Model
-	dir := v.m.ModelDir()
-	switch st, err := os.Stat(dir); {
-	case err != nil:
-		v.errorf("model.path", "model directory %q does not exist: point it at the directory written by save_pretrained, relative to the manifest", md.Path)
-	case !st.IsDir():
-		v.errorf("model.path", "%q is not a directory: point it at the directory written by save_pretrained", md.Path)
+	if md.Source != "" {
+		v.hubModel()
+	} else {
+		v.hubOnly()
+		dir := v.m.ModelDir()
+		switch st, err := os.Stat(dir); {
+		case err != nil:
+			v.errorf("model.path", "model directory %q does not exist: point it at the directory written by save_pretrained, relative to the manifest, or set model.source = \"hf://ORG/NAME\" for a Hub model", md.Path)
+		case !st.IsDir():
+			v.errorf("model.path", "%q is not a directory: point it at the directory written by save_pretrained", md.Path)
+		}
 	}
 	if md.Handler == "" {
 		switch {
@@ -170,6 +177,45 @@ func (v *validator) model() {
 	if real, err := filepath.EvalSymlinks(h); err == nil {
 		if base, err := filepath.EvalSymlinks(v.m.Dir); err == nil && !inside(base, real) {
 			v.errorf("model.handler", "%q is a symlink leading outside the manifest's directory", md.Handler)
+		}
+	}
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// hubModel checks model.source and the keys that go with it.
+func (v *validator) hubModel() {
+	md := v.m.Model
+	if md.Path != "" {
+		v.errorf("model.source", "model.path and model.source are mutually exclusive: keep path for a local directory or source for a Hub model, not both")
+	}
+	if _, err := hub.ParseSource(md.Source); err != nil {
+		v.errorf("model.source", "%v", err)
+	}
+	if err := hub.ValidRevision(md.Revision); err != nil {
+		v.errorf("model.revision", "%v", err)
+	}
+	for i, p := range md.Include {
+		if err := hub.ValidPattern(p); err != nil {
+			v.errorf(fmt.Sprintf("model.include[%d]", i), "%v", err)
+		}
+	}
+	for i, p := range md.Exclude {
+		if err := hub.ValidPattern(p); err != nil {
+			v.errorf(fmt.Sprintf("model.exclude[%d]", i), "%v", err)
+		}
+	}
+	if !envName.MatchString(md.TokenEnv) || strings.HasPrefix(md.TokenEnv, "hf_") || strings.HasPrefix(md.TokenEnv, "api_org_") {
+		// The value is not echoed: it may be a token pasted by mistake.
+		v.errorf("model.token-env", "not an environment variable name: name the variable that holds the token, e.g. \"HF_TOKEN\", never the token itself")
+	}
+}
+
+// hubOnly refuses the Hub keys without model.source: no key is ignored.
+func (v *validator) hubOnly() {
+	for _, k := range []string{"model.revision", "model.include", "model.exclude", "model.token-env"} {
+		if _, set := v.pos[k]; set {
+			v.errorf(k, "only applies to a Hub model: set model.source = \"hf://ORG/NAME\" or remove %s", k)
 		}
 	}
 }

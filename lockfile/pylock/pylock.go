@@ -78,8 +78,25 @@ type HFPack struct {
 	Platform string
 	// Glibc is the target image's glibc version, such as "2.35".
 	Glibc string
+	// Model, for a model from the Hugging Face Hub, pins its repository
+	// and commit ([tool.hfpack.model]); nil for a local model directory.
+	Model *HubModel
 	// ModelFiles records model files by path, size and sha256.
 	ModelFiles []ModelFile
+}
+
+// HubModel is the [tool.hfpack.model] table: where a Hub model's files
+// (ModelFiles) come from.
+type HubModel struct {
+	// Source is the manifest's model.source, "hf://ORG/NAME".
+	Source string
+	// Revision is the manifest's model.revision the commit was resolved from.
+	Revision string
+	// Commit is the 40-hex commit the files are fetched at.
+	Commit string
+	// Include and Exclude are the manifest's selection the files came from.
+	Include []string
+	Exclude []string
 }
 
 // ModelFile is one [[tool.hfpack.model-files]] entry.

@@ -52,7 +52,14 @@ type rawHFPack struct {
 	Python             string `toml:"python"`
 	Platform           string `toml:"platform"`
 	Glibc              string `toml:"glibc"`
-	ModelFiles         []struct {
+	Model              *struct {
+		Source   string   `toml:"source"`
+		Revision string   `toml:"revision"`
+		Commit   string   `toml:"commit"`
+		Include  []string `toml:"include"`
+		Exclude  []string `toml:"exclude"`
+	} `toml:"model"`
+	ModelFiles []struct {
 		Path   string `toml:"path"`
 		Size   int64  `toml:"size"`
 		SHA256 string `toml:"sha256"`
@@ -117,6 +124,9 @@ func Unmarshal(data []byte) (*Lock, error) {
 			return nil, fmt.Errorf("parsing lock: tool.hfpack: %w", err)
 		}
 		h := &HFPack{RequirementsDigest: rh.RequirementsDigest, Python: rh.Python, Platform: rh.Platform, Glibc: rh.Glibc}
+		if rm := rh.Model; rm != nil {
+			h.Model = &HubModel{Source: rm.Source, Revision: rm.Revision, Commit: rm.Commit, Include: rm.Include, Exclude: rm.Exclude}
+		}
 		for _, f := range rh.ModelFiles {
 			h.ModelFiles = append(h.ModelFiles, ModelFile(f))
 		}
@@ -190,6 +200,9 @@ func (l *Lock) Validate() error {
 				return fmt.Errorf("tool.hfpack.model-files: entry %q needs a path and a sha256", f.Path)
 			}
 		}
+		if err := h.Model.validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -204,4 +217,21 @@ func isSHA256(s string) bool {
 		}
 	}
 	return true
+}
+
+// validate checks [tool.hfpack.model]: an hf:// source, a revision and a
+// full commit id.
+func (m *HubModel) validate() error {
+	if m == nil {
+		return nil
+	}
+	switch {
+	case !strings.HasPrefix(m.Source, "hf://") || len(m.Source) == len("hf://"):
+		return fmt.Errorf("tool.hfpack.model: source %q is not hf://ORG/NAME", m.Source)
+	case m.Revision == "":
+		return errors.New("tool.hfpack.model: missing revision")
+	case len(m.Commit) != 40 || strings.Trim(m.Commit, "0123456789abcdef") != "":
+		return fmt.Errorf("tool.hfpack.model: commit %q is not a 40-hex commit id", m.Commit)
+	}
+	return nil
 }

@@ -89,6 +89,18 @@ func (w *writer) tool(h *HFPack) {
 	w.optional("python", h.Python)
 	w.optional("platform", h.Platform)
 	w.optional("glibc", h.Glibc)
+	if m := h.Model; m != nil {
+		w.b.WriteString("\n[tool.hfpack.model]\n")
+		w.kv("source", quote(m.Source))
+		w.kv("revision", quote(m.Revision))
+		w.kv("commit", quote(m.Commit))
+		if len(m.Include) > 0 {
+			w.kv("include", stringArray(m.Include))
+		}
+		if len(m.Exclude) > 0 {
+			w.kv("exclude", stringArray(m.Exclude))
+		}
+	}
 	files := slices.Clone(h.ModelFiles)
 	slices.SortStableFunc(files, func(a, b ModelFile) int { return strings.Compare(a.Path, b.Path) })
 	for _, f := range files {

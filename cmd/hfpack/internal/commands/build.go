@@ -115,6 +115,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if err != nil {
 		return err
 	}
+	p.ModelProgress = modelProgress(g.ui, p)
 	if len(targets) == 0 && !f.plan && f.verify == "" {
 		targets = []publish.Target{{Kind: publish.OCI, Path: filepath.Join(p.Manifest.Dir, "out", p.Manifest.Name)}}
 	}

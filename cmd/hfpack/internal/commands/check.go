@@ -50,7 +50,7 @@ check is build's preflight: it refuses everything build would refuse before
 writing a byte, with the same message.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := runCheck(cmd.Context(), manifestArg(args), cacheDir)
+			r, err := runCheck(cmd.Context(), g.ui, manifestArg(args), cacheDir)
 			if err != nil {
 				return err
 			}
@@ -69,11 +69,12 @@ writing a byte, with the same message.`,
 	return cmd
 }
 
-func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) {
+func runCheck(ctx context.Context, u *ui.UI, path, cacheDir string) (*CheckReport, error) {
 	p, err := project.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	p.ModelProgress = modelProgress(u, p)
 	m := p.Manifest
 	pf, err := p.Preflight(ctx, project.PreflightOptions{CacheDir: cacheDir, Offline: true})
 	if err != nil {
@@ -87,7 +88,7 @@ func runCheck(ctx context.Context, path, cacheDir string) (*CheckReport, error) 
 	if rt := sel.Runtime; rt != nil {
 		r.add("python", "CPython %s runtime at %s, sha256 %s verified", rt.Version, rt.Prefix, rt.SHA256[:12])
 	}
-	r.add("model", "%s, %s, %d files, %s", mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))
+	r.add("model", "%s%s, %s, %d files, %s", hubNote(p), mr.ModelType, mr.Format, mr.Files, ui.HumanBytes(mr.Size))
 	if h := m.HandlerPath(); h != "" {
 		switch {
 		case pf.ImportsSkipped != nil:

@@ -12,6 +12,7 @@ import (
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/index"
+	"github.com/hfpack/hfpack/lockfile/pylock"
 )
 
 // LockReport is what `hfpack lock` did; `--json` prints it.
@@ -28,10 +29,13 @@ type LockReport struct {
 	Written bool `json:"written"`
 	// Checked is true for --check, which resolves nothing.
 	Checked bool `json:"checked,omitempty"`
+	// Model is the Hub model the lock pins, if any.
+	Model *ModelPin `json:"model,omitempty"`
 }
 
 type lockFlags struct {
-	upgrade  bool
+	upgrade      bool
+	upgradeModel bool
 	packages []string
 	check    bool
 	cacheDir string
@@ -49,12 +53,18 @@ size, upload time and index (PEP 751). Versions already in the lock are kept
 where they still satisfy the requirements; --upgrade and --upgrade-package
 move them on purpose. Locking twice gives identical bytes.
 
+A Hub model (model.source = "hf://ORG/NAME") is pinned too: its revision is
+resolved to a commit, and every selected file is recorded with its size and
+sha256 in [tool.hfpack.model] and [[tool.hfpack.model-files]]. A branch that
+moves later is not followed: lock keeps the pinned commit until
+--upgrade-model moves it to the commit the revision points at now.
+
 With --check nothing is resolved: lock exits 1 when pylock.toml is missing or
 was resolved from other requirements, for CI.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.check && (f.upgrade || len(f.packages) > 0) {
-				return usageError{errors.New("--check resolves nothing: it cannot be combined with --upgrade or --upgrade-package")}
+			if f.check && (f.upgrade || len(f.packages) > 0 || f.upgradeModel) {
+				return usageError{errors.New("--check resolves nothing: it cannot be combined with --upgrade, --upgrade-package or --upgrade-model")}
 			}
 			p, err := project.Open(manifestArg(args))
 			if err != nil {
@@ -63,12 +73,16 @@ was resolved from other requirements, for CI.`,
 			if f.check {
 				return runLockCheck(g, p)
 			}
+			if f.upgradeModel && p.Manifest.Model.Source == "" {
+				return usageError{fmt.Errorf("--upgrade-model: %s serves a local model directory; it applies to a Hub model (model.source)", p.Manifest.File)}
+			}
 			return runLock(cmd, g, p, f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&f.upgrade, "upgrade", "U", false, "move every package to the newest version allowed")
 	fl.StringArrayVarP(&f.packages, "upgrade-package", "P", nil, "move this package to the newest version allowed (repeatable)")
+	fl.BoolVar(&f.upgradeModel, "upgrade-model", false, "move the Hub model to the commit its revision points at now")
 	fl.BoolVar(&f.check, "check", false, "exit 1 if the lock is missing or stale; resolve nothing")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory for index pages, metadata and model hashes (default $HFPACK_CACHE_DIR or the user cache dir)")
 	return cmd
@@ -79,7 +93,7 @@ func runLockCheck(g *globals, p *project.Project) error {
 		return err
 	}
 	g.ui.Infof("%s is up to date with %s", p.RelLock(), p.Manifest.File)
-	r := &LockReport{Lock: p.RelLock(), Packages: len(p.Lock.Packages), Changes: []lockfile.Change{}, Checked: true}
+	r := &LockReport{Lock: p.RelLock(), Packages: len(p.Lock.Packages), Changes: []lockfile.Change{}, Checked: true, Model: modelPin(nil, p.Lock)}
 	if h := p.Lock.HFPack; h != nil {
 		r.Target = fmt.Sprintf("CPython %s, %s", h.Python, h.Platform)
 	}
@@ -100,8 +114,13 @@ func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) e
 	if err != nil {
 		return err
 	}
+	if src := m.Model.Source; src != "" {
+		g.ui.Infof("Resolving model %s at %s", src, m.Model.Revision)
+	}
+	prev := p.Lock
 	prog := newProjectProgress(g.ui, p)
 	res, err := p.Relock(cmd.Context(),
+		lockfile.WithUpgradeModel(f.upgradeModel),
 		lockfile.WithCacheDir(f.cacheDir),
 		lockfile.WithModelHasher(hasher),
 		lockfile.WithUpgrade(f.upgrade),
@@ -122,12 +141,19 @@ func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) e
 			g.ui.Infof("  ~ %s %s -> %s (%s)", c.Name, c.From, c.To, c.Kind())
 		}
 	}
+	pin := modelPin(prev, res.Lock)
+	if pin != nil {
+		if pin.From != "" {
+			g.ui.Infof("  ~ model %s %s -> %s", pin.Source, pin.From[:12], pin.Commit[:12])
+		}
+		g.ui.Infof("Pinned %s at %s (%s): %s, %s", pin.Source, pin.Revision, pin.Commit, plural(pin.Files, "file"), ui.HumanBytes(pin.Size))
+	}
 	if res.Written {
 		g.ui.Infof("Locked %s in %s", plural(len(res.Lock.Packages), "package"), p.RelLock())
 	} else {
 		g.ui.Infof("%s is up to date (%s)", p.RelLock(), plural(len(res.Lock.Packages), "package"))
 	}
-	r := &LockReport{Lock: p.RelLock(), Target: target.String(), Packages: len(res.Lock.Packages), Changes: res.Changes, Written: res.Written}
+	r := &LockReport{Lock: p.RelLock(), Target: target.String(), Packages: len(res.Lock.Packages), Changes: res.Changes, Written: res.Written, Model: pin}
 	if r.Changes == nil {
 		r.Changes = []lockfile.Change{}
 	}
@@ -182,4 +208,21 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// modelPin is the Hub model next pins (nil for none), with the commit prev
+// pinned when it moved.
+func modelPin(prev, next *pylock.Lock) *ModelPin {
+	if next == nil || next.HFPack == nil || next.HFPack.Model == nil {
+		return nil
+	}
+	hm := next.HFPack.Model
+	pin := &ModelPin{Source: hm.Source, Revision: hm.Revision, Commit: hm.Commit, Files: len(next.HFPack.ModelFiles)}
+	for _, f := range next.HFPack.ModelFiles {
+		pin.Size += f.Size
+	}
+	if prev != nil && prev.HFPack != nil && prev.HFPack.Model != nil && prev.HFPack.Model.Source == hm.Source && prev.HFPack.Model.Commit != hm.Commit {
+		pin.From = prev.HFPack.Model.Commit
+	}
+	return pin
 }

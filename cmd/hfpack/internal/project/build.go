@@ -135,7 +135,7 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 			SitePackages: SitePackages(sel.PythonPath, sel.Python),
 		},
 		Wheels:          wheels,
-		ModelDir:        m.ModelDir(),
+		ModelDir:        p.ModelDir(),
 		AppFiles:        app,
 		SidecarPath:     o.Sidecar,
 		ManifestDigest:  digestOf(manifestBytes),
@@ -189,7 +189,11 @@ func (p *Project) CheckModel() (*modelcheck.Report, error) {
 			opts.Transformers = t.Version
 		}
 	}
-	return modelcheck.Check(m.ModelDir(), opts)
+	dir := p.ModelDir()
+	if dir == "" {
+		return nil, fmt.Errorf("model %s has not been fetched", m.Model.Source)
+	}
+	return modelcheck.Check(dir, opts)
 }
 
 // Source opens the manifest's indexes with the cache under root.
@@ -409,7 +413,7 @@ func (p *Project) CheckModelPinned(root string) error {
 	if err != nil {
 		return err
 	}
-	got, err := lockfile.HashModelFilesWith(p.Manifest.ModelDir(), hasher)
+	got, err := lockfile.HashModelFilesWith(p.ModelDir(), hasher)
 	if err != nil {
 		return fmt.Errorf("hashing the model: %w", err)
 	}

@@ -78,13 +78,16 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 	if w := p.missingLayout(); w != "" {
 		pf.Warnings = append(pf.Warnings, w)
 	}
+	if pf.CacheRoot, err = CacheRoot(o.CacheDir); err != nil {
+		return nil, err
+	}
+	if _, err := p.FetchModel(ctx, pf.CacheRoot); err != nil { // a Hub model's locked files
+		return nil, err
+	}
 	if pf.Model, err = p.CheckModel(); err != nil {
 		return nil, err
 	}
 	pf.Warnings = append(pf.Warnings, pf.Model.Warnings...)
-	if pf.CacheRoot, err = CacheRoot(o.CacheDir); err != nil {
-		return nil, err
-	}
 	if err := p.CheckModelPinned(pf.CacheRoot); err != nil {
 		return nil, err
 	}

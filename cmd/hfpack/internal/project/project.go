@@ -16,6 +16,7 @@ import (
 
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/hub"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/manifest"
 	"github.com/hfpack/hfpack/python/tags"
@@ -39,6 +40,12 @@ type Project struct {
 	LockPath string
 	// Lock is nil when LockPath does not exist.
 	Lock *pylock.Lock
+	// ModelProgress, when set, reports the download of a Hub model's files.
+	ModelProgress func(total int64) hub.Progress
+
+	// modelDir is the directory of the model's files once known: the
+	// manifest's model.path, or the snapshot FetchModel made of a Hub model.
+	modelDir string
 }
 
 // Open loads and validates the manifest at path and reads its lock if present.
@@ -80,7 +87,7 @@ func (p *Project) CheckLock() error {
 		return fmt.Errorf("%w: %s no longer matches the requirements in %s: run hfpack lock %s and commit %s",
 			ErrStaleLock, p.RelLock(), p.Manifest.File, p.Manifest.File, pylock.FileName)
 	}
-	return nil
+	return p.checkHubLock()
 }
 
 // Target is the environment the lock resolves for: the image's Python and

@@ -1,0 +1,37 @@
+package commands
+
+import (
+	"fmt"
+
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
+	"github.com/hfpack/hfpack/hub"
+)
+
+// modelProgress reports the download of a Hub model's files: a bar on a
+// terminal, plain lines otherwise.
+func modelProgress(u *ui.UI, p *project.Project) func(total int64) hub.Progress {
+	return func(total int64) hub.Progress {
+		return u.NewProgress("downloading "+p.Manifest.Model.Source, total, true)
+	}
+}
+
+// hubNote is "hf://ORG/NAME@COMMIT12: " for a Hub model, "" otherwise.
+func hubNote(p *project.Project) string {
+	if p.Lock == nil || p.Lock.HFPack == nil || p.Lock.HFPack.Model == nil {
+		return ""
+	}
+	hm := p.Lock.HFPack.Model
+	return fmt.Sprintf("%s@%s: ", hm.Source, hm.Commit[:12])
+}
+
+// ModelPin is the Hub model a lock pins, in `hfpack lock --json`.
+type ModelPin struct {
+	Source   string `json:"source"`
+	Revision string `json:"revision"`
+	Commit   string `json:"commit"`
+	// From is the commit the previous lock pinned, when it moved.
+	From  string `json:"from,omitempty"`
+	Files int    `json:"files"`
+	Size  int64  `json:"size"`
+}
