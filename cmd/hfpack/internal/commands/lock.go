@@ -36,9 +36,9 @@ type LockReport struct {
 type lockFlags struct {
 	upgrade      bool
 	upgradeModel bool
-	packages []string
-	check    bool
-	cacheDir string
+	packages     []string
+	check        bool
+	cacheDir     string
 }
 
 func newLock(g *globals) *cobra.Command {
