@@ -14,6 +14,7 @@ import (
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // hasher hashes local files, through the cache when there is one.
@@ -41,7 +42,7 @@ func (h hasher) sha256(p string) (string, int64, error) {
 		}
 		return sum, fi.Size(), nil
 	}
-	return cache.HashFile(p)
+	return fsio.SHA256(p)
 }
 
 // fileRef describes the local regular file source placed at image path dst.
@@ -101,7 +102,7 @@ func (h hasher) hashLayer(p *Plan, l *LayerPlan) error {
 	if h.cache == nil {
 		for i := range l.Files {
 			if f := &l.Files[i]; f.Linkname == "" {
-				sum, n, err := cache.HashFile(f.Source)
+				sum, n, err := fsio.SHA256(f.Source)
 				if err != nil {
 					return err
 				}

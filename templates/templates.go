@@ -8,18 +8,12 @@ import (
 //go:embed worker/hfpack_worker.py
 var workerFiles embed.FS
 
-//go:embed handler/handler.py.tmpl
-var handlerScaffold []byte
-
 // WorkerScript is the worker's file name inside Worker.
 const WorkerScript = "hfpack_worker.py"
 
 // Worker holds the worker's files at its root (just WorkerScript today). The
 // builder copies them into the image's worker directory, /opt/hfpack/worker.
 var Worker fs.FS = mustSub(workerFiles, "worker")
-
-// HandlerScaffold returns a starting point for a custom handler module.
-func HandlerScaffold() []byte { return append([]byte(nil), handlerScaffold...) }
 
 func mustSub(f fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(f, dir)

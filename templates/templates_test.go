@@ -53,18 +53,6 @@ func TestWorkerIsStdlibOnlyPython38(t *testing.T) {
 	}
 }
 
-func TestHandlerScaffoldParses(t *testing.T) {
-	src := templates.HandlerScaffold()
-	if got := pythonCheck(t, src); got != "" {
-		t.Errorf("scaffold imports %q", got)
-	}
-	for _, fn := range []string{"def load(model_dir)", "def predict(state, instances, parameters)"} {
-		if !strings.Contains(string(src), fn) {
-			t.Errorf("scaffold lacks %q", fn)
-		}
-	}
-}
-
 func TestWorkerFSHoldsOnlyTheWorker(t *testing.T) {
 	var names []string
 	fs.WalkDir(templates.Worker, ".", func(p string, d fs.DirEntry, err error) error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hfpack/hfpack/builder/layer"
+	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/leftover"
 )
 
@@ -120,32 +121,5 @@ func (c *Cache) PutLayer(key string, l *layer.Layer) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(c.dir, "layers", key+".json"), b)
-}
-
-// writeAtomic writes b to a temporary file beside path and renames it over path.
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return fsio.WriteFile(filepath.Join(c.dir, "layers", key+".json"), b, 0o644)
 }

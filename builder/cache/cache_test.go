@@ -13,6 +13,7 @@ import (
 
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/leftover"
 )
 
@@ -109,7 +110,7 @@ func TestFileSHA256IsRemembered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _, _ := HashFile(p)
+	want, _, _ := fsio.SHA256(p)
 	if first != want {
 		t.Fatalf("FileSHA256() = %s, want %s", first, want)
 	}
@@ -147,7 +148,7 @@ func TestFileSHA256SeesEditsThatKeepSizeAndMtime(t *testing.T) {
 			t.Fatal(err)
 		}
 		os.Chtimes(p, mtime, mtime)
-		h, _, _ := HashFile(p)
+		h, _, _ := fsio.SHA256(p)
 		return h
 	}
 	write("aaaa")
@@ -157,7 +158,7 @@ func TestFileSHA256SeesEditsThatKeepSizeAndMtime(t *testing.T) {
 	// In place: wait for the clock the change time is taken from to move
 	// on (its resolution is a kernel tick), then rewrite.
 	fi, _ := os.Stat(p)
-	_, ctime := inodeCtime(fi)
+	ctime := fsio.IDOf(fi).Ctime
 	if ctime == 0 {
 		t.Skip("no change time on this platform")
 	}
@@ -166,7 +167,7 @@ func TestFileSHA256SeesEditsThatKeepSizeAndMtime(t *testing.T) {
 		probe := filepath.Join(dir, "probe")
 		os.WriteFile(probe, nil, 0o644)
 		pi, _ := os.Stat(probe)
-		if _, c := inodeCtime(pi); c != ctime || i > 400 {
+		if c := fsio.IDOf(pi).Ctime; c != ctime || i > 400 {
 			break
 		}
 	}
@@ -179,7 +180,7 @@ func TestFileSHA256SeesEditsThatKeepSizeAndMtime(t *testing.T) {
 	os.WriteFile(tmp, []byte("cccc"), 0o644)
 	os.Chtimes(tmp, mtime, mtime)
 	os.Rename(tmp, p)
-	want, _, _ = HashFile(p)
+	want, _, _ = fsio.SHA256(p)
 	if got, _ := c.FileSHA256(p); got != want {
 		t.Errorf("FileSHA256() after a same-size replacement with the mtime kept = %s, want %s", got, want)
 	}

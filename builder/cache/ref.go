@@ -9,27 +9,15 @@ import (
 	"path/filepath"
 
 	"github.com/hfpack/hfpack/builder/layer"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // Source is the identity of a local file a layer is regenerated from.
-type Source struct {
-	Path string `json:"path"`
-	fileID
-}
+type Source = fsio.Source
 
 // StatSource records the absolute path and the current size, modification
 // time, inode and change time of the file at path.
-func StatSource(path string) (Source, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return Source{}, err
-	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return Source{}, err
-	}
-	return Source{Path: abs, fileID: idOf(fi)}, nil
-}
+func StatSource(path string) (Source, error) { return fsio.StatSource(path) }
 
 // StatSources records the current size, modification time, inode and
 // change time of paths.
@@ -72,8 +60,7 @@ func (c *Cache) Ref(key string) (d layer.Descriptor, ok bool, err error) {
 		return layer.Descriptor{}, false, nil
 	}
 	for _, s := range e.Sources {
-		fi, err := os.Stat(s.Path)
-		if err != nil || idOf(fi) != s.fileID {
+		if !s.Unchanged() {
 			return layer.Descriptor{}, false, nil
 		}
 	}
@@ -93,5 +80,5 @@ func (c *Cache) PutRef(key string, d layer.Descriptor, sources []Source) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(c.dir, "refs", key+".json"), b)
+	return fsio.WriteFile(filepath.Join(c.dir, "refs", key+".json"), b, 0o644)
 }

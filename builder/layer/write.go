@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/leftover"
 )
 
@@ -94,25 +95,17 @@ func Write(ctx context.Context, t *tree.Tree, dir string, opts ...Option) (*Laye
 	if err := os.MkdirAll(filepath.Join(dir, "sha256"), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-layer-*")
+	f, err := fsio.Create(filepath.Join(dir, "layer"), 0o644)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Abort()
 	// Held while written: the cache removes one no process holds.
 	release, err := leftover.Hold(f.Name())
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
 		return nil, err
 	}
 	defer release()
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
 	bw := bufio.NewWriterSize(f, 1<<20)
 	d, err := writeTo(ctx, t, bw, o)
 	if err != nil {
@@ -121,17 +114,10 @@ func Write(ctx context.Context, t *tree.Tree, dir string, opts ...Option) (*Laye
 	if err := bw.Flush(); err != nil {
 		return nil, err
 	}
-	if err := f.Sync(); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
 	final := BlobPath(dir, d.Digest)
-	if err := os.Rename(f.Name(), final); err != nil {
+	if err := f.CommitAs(final); err != nil {
 		return nil, err
 	}
-	done = true
 	return &Layer{path: final, desc: d}, nil
 }
 

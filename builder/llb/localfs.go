@@ -14,6 +14,7 @@ import (
 	"github.com/tonistiigi/fsutil/types"
 
 	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // casFS is an fsutil.FS of flat, content-addressed files: each entry is a
@@ -161,22 +162,13 @@ func place(f casFile, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	tmp, err := fsio.Create(dst, f.mode)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(tmp, in)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	defer tmp.Abort()
+	if _, err := io.Copy(tmp, in); err != nil {
+		return err
 	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), f.mode)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return tmp.Commit()
 }

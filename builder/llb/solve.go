@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 type solveOptions struct {
@@ -111,28 +111,35 @@ func WithDockerArchive(path, tag string) SolveOption {
 // to path and renamed when the solve succeeds.
 type archive struct {
 	path string
-	tmp  string
+	f    *fsio.Pending
 }
 
 func (a *archive) create(map[string]string) (io.WriteCloser, error) {
-	f, err := os.CreateTemp(filepath.Dir(a.path), ".tmp-"+filepath.Base(a.path)+"-*")
+	f, err := fsio.Create(a.path, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	a.tmp = f.Name()
-	return f, nil
+	a.f = f
+	return nopCloser{f}, nil
 }
+
+// nopCloser leaves closing to finish: the exporter closes its writer before
+// the solve is known to have succeeded.
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 // finish renames the temporary file into place, or removes it after a
 // failed solve.
 func (a *archive) finish(ok bool) error {
-	if a.tmp == "" {
+	if a.f == nil {
 		return nil
 	}
 	if !ok {
-		return os.Remove(a.tmp)
+		a.f.Abort()
+		return nil
 	}
-	return os.Rename(a.tmp, a.path)
+	return a.f.Commit()
 }
 
 // WithPush pushes the image to ref; insecure allows plain HTTP (a registry

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/oauth2"
+
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // DefaultArchiveTag is the tag a docker archive records when the target has none.
@@ -207,26 +209,15 @@ func writeArchive(ctx context.Context, img v1.Image, t Target) error {
 	if err := os.MkdirAll(filepath.Dir(t.Path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(t.Path), ".hfpack-archive-*")
+	f, err := fsio.Create(t.Path, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := tarball.Write(tag, img, ctxWriter{ctx, f}); err != nil {
-		f.Close()
+	defer f.Abort()
+	if err := tarball.Write(tag, img, ctxWriter{ctx, f.File}); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), t.Path)
+	return f.Commit()
 }
 
 // ctxWriter stops a write when ctx is done.

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // EnvDir names the environment variable that overrides the cache directory.
@@ -93,16 +95,11 @@ func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err
 		return "", "", fmt.Errorf("caching %s: malformed sha256 %q", what, want)
 	}
 	dir := filepath.Join(c.dir, "blobs", "sha256")
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	tmp, err := fsio.Create(filepath.Join(dir, "blob"), 0o644)
 	if err != nil {
 		return "", "", fmt.Errorf("caching %s: %w", what, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	h := sha256.New()
 	if _, err = io.Copy(io.MultiWriter(tmp, h), r); err != nil {
 		return "", "", fmt.Errorf("caching %s: %w", what, err)
@@ -112,14 +109,8 @@ func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err
 		err = &HashError{What: what, Want: want, Got: sum}
 		return "", "", err
 	}
-	if err = tmp.Close(); err != nil {
-		return "", "", fmt.Errorf("caching %s: %w", what, err)
-	}
 	path = c.BlobPath(sum)
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", "", fmt.Errorf("caching %s: %w", what, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	if err = tmp.CommitAs(path); err != nil {
 		return "", "", fmt.Errorf("caching %s: %w", what, err)
 	}
 	return sum, path, nil
@@ -261,19 +252,7 @@ func (c *Cache) putRef(key string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	path := c.refPath(key)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	_, werr := tmp.Write(raw)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing cache entry: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := fsio.WriteFile(c.refPath(key), raw, 0o644); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
 	return nil

@@ -31,6 +31,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 func main() {
@@ -192,17 +193,5 @@ func fetchSums(ctx context.Context, u string) (map[string]string, error) {
 
 // writeFile replaces path atomically.
 func writeFile(p string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".refresh-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+	return fsio.WriteFile(p, b, 0o644)
 }

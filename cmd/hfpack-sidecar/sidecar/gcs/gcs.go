@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/oauth2/google"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // DefaultEndpoint is the Cloud Storage JSON API.
@@ -202,23 +204,19 @@ func fetch(ctx context.Context, o options, bucket string, obj object, dest strin
 		return fmt.Errorf("downloading gs://%s/%s: %w", bucket, obj.Name, err)
 	}
 	defer resp.Body.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dest), ".download-*")
+	tmp, err := fsio.Create(dest, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
-	_, err = io.Copy(io.MultiWriter(tmp, h), resp.Body)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if _, err := io.Copy(io.MultiWriter(tmp, h), resp.Body); err != nil {
 		return fmt.Errorf("downloading gs://%s/%s: %w", bucket, obj.Name, err)
 	}
 	if err := checkCRC(obj, h.Sum32()); err != nil {
 		return fmt.Errorf("downloading gs://%s/%s: %w", bucket, obj.Name, err)
 	}
-	return os.Rename(tmp.Name(), dest)
+	return tmp.Commit()
 }
 
 // ErrChecksum reports a downloaded object whose CRC32C does not match.

@@ -19,6 +19,7 @@ import (
 	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // BuildResult is what `hfpack build --json` prints.
@@ -202,7 +203,7 @@ func finishBuild(g *globals, res *BuildResult, digestFile string) error {
 		if res.Image != "" {
 			out = res.Image
 		}
-		if err := project.WriteFileAtomic(digestFile, []byte(out+"\n")); err != nil {
+		if err := fsio.WriteFile(digestFile, []byte(out+"\n"), 0o644); err != nil {
 			return err
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
@@ -14,6 +12,7 @@ import (
 	"github.com/hfpack/hfpack/builder/llb"
 	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // Builders `hfpack build --builder` accepts.
@@ -39,19 +38,16 @@ func wheelURLs(p *project.Project) func(builder.WheelRef) string {
 func emitLLB(ctx context.Context, g *globals, p *project.Project, plan *builder.Plan, path string) error {
 	w := g.ui.Out
 	if path != "-" {
-		f, err := os.CreateTemp(filepath.Dir(path), ".hfpack-llb-*")
+		f, err := fsio.Create(path, 0o644)
 		if err != nil {
 			return err
 		}
-		defer os.Remove(f.Name())
+		defer f.Abort()
 		d, err := llb.Emit(ctx, f, plan, llb.WithWheelURLs(wheelURLs(p)))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
 		if err != nil {
 			return err
 		}
-		if err := os.Rename(f.Name(), path); err != nil {
+		if err := f.Commit(); err != nil {
 			return err
 		}
 		g.ui.Infof("wrote %s", path)

@@ -7,12 +7,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/hfpack/hfpack/examples/sst2/demoindex"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/hfpack/hfpack/examples/sst2/demoindex"
 )
 
 // repoRoot finds the repository root from this test file.

@@ -104,10 +104,7 @@ func runLockCheck(g *globals, p *project.Project) error {
 }
 
 func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) error {
-	target, err := p.Target()
-	if err != nil {
-		return err
-	}
+	target := p.Target()
 	m := p.Manifest
 	g.ui.Infof("Resolving %s of %s for %s from %s", plural(len(m.Python.Requirements), "requirement"), m.File, target, index.Redact(m.Python.IndexURL))
 	hasher, err := project.FileHasher(f.cacheDir)

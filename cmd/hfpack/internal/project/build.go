@@ -22,6 +22,7 @@ import (
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
 	"github.com/hfpack/hfpack/imagespec"
+	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/cache"
 	"github.com/hfpack/hfpack/lockfile/index"
@@ -332,25 +333,7 @@ func stageFile(dir string, b []byte) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	return p, WriteFileAtomic(p, b)
-}
-
-// WriteFileAtomic writes b to path through a temporary file beside it and a
-// rename, so readers never see a half-written file.
-func WriteFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".hfpack-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return p, fsio.WriteFile(p, b, 0o644)
 }
 
 // baseInput returns what the builder needs to find the base: a local

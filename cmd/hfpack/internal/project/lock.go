@@ -26,10 +26,7 @@ type LockResult struct {
 // keeping the current lock's versions where they still satisfy, and writes
 // LockPath atomically unless its bytes would not change.
 func (p *Project) Relock(ctx context.Context, opts ...lockfile.Option) (*LockResult, error) {
-	target, err := p.Target()
-	if err != nil {
-		return nil, err
-	}
+	target := p.Target()
 	l, err := lockfile.Lock(ctx, p.Manifest, target, p.Lock, opts...)
 	if err != nil {
 		return nil, err

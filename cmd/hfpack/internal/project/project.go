@@ -92,12 +92,12 @@ func (p *Project) CheckLock() error {
 
 // Target is the environment the lock resolves for: the image's Python and
 // glibc on linux/amd64.
-func (p *Project) Target() (tags.Target, error) {
+func (p *Project) Target() tags.Target {
 	glibc := DefaultGlibc
 	if cfg, err := p.OverrideConfig(); err == nil && cfg != nil && cfg.Labels[baseimages.LabelGlibc] != "" {
 		glibc = cfg.Labels[baseimages.LabelGlibc]
 	}
-	return tags.Target{Python: p.Manifest.Python.Version, Glibc: glibc, Arch: "x86_64"}, nil
+	return tags.Target{Python: p.Manifest.Python.Version, Glibc: glibc, Arch: "x86_64"}
 }
 
 // OverrideConfig reads the image config of an [image] base given as an OCI
