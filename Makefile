@@ -8,7 +8,7 @@ PKGS      ?= ./...
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
 FUZZTIME  ?= 10s
 
-.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-build bench-lock bench-buildkit bases-refresh buildkit
+.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-build bench-lock bench-buildkit bases-refresh buildkit
 
 all: build
 
@@ -51,6 +51,10 @@ bench-serve: build
 	@command -v wrk >/dev/null && /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk curl python3-fastapi python3-uvicorn)
 	bash cmd/hfpack-sidecar/bench/bench-serve.sh
+## bench-stream: what the sidecar adds to a streamed generation's first byte
+## and to each piece, against the handler called in-process, at 1 and 64 streams.
+bench-stream:
+	$(GO) run ./cmd/hfpack-sidecar/bench/stream -streams $${BENCH_STREAMS:-1,64}
 bench-build:
 	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB}
 bench-lock: build
