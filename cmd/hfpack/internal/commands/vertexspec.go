@@ -183,10 +183,13 @@ driver runs it; --gcloud then notes how to send it.`,
 			}
 			if !gcloud {
 				g.ui.Infof("suggested machine: %+v", SuggestDeployment(m))
+				if Generative(m) {
+					g.ui.Infof("%s (see --gcloud)", StreamingNote)
+				}
 				g.ui.JSON = true
 				return g.ui.Result(spec, nil)
 			}
-			cmds := GcloudCommands(m, spec, region)
+			cmds := withStreaming(m, GcloudCommands(m, spec, region), region)
 			if note := minDriverNote(m, spec.ImageURI, region); note != "" {
 				cmds = append(cmds, note)
 			}
