@@ -116,6 +116,13 @@ func Run(ctx context.Context, image string, o Options) ([]Check, error) {
 		first = first[:117] + "..."
 	}
 	pass("predict", "POST %s: %d instances, %d predictions; first %s", DefaultPredictRoute, len(instances), len(preds), first)
+	if b.spec.Root != nil && generative(rootfsPath(b.dir, b.spec.Root.Path)) {
+		n, first, err := streamCheck(ctx, base+DefaultPredictRoute)
+		if err != nil {
+			return checks, c.withLogs(err)
+		}
+		pass("stream", "POST %s with an OpenAI chat body and stream true: %d chat.completion.chunk events, the first after %s, then data: [DONE]", DefaultPredictRoute, n, first.Round(time.Millisecond))
+	}
 	pass("routes", "AIP_HTTP_PORT=%s, AIP_HEALTH_ROUTE=%s and AIP_PREDICT_ROUTE=%s honoured (not the defaults)", port, DefaultHealthRoute, DefaultPredictRoute)
 
 	if err := c.signal(syscall.SIGTERM); err != nil {
