@@ -8,10 +8,16 @@ import (
 	"io/fs"
 	"path"
 	"sync"
+
+	"github.com/hfpack/hfpack/accelerators"
 )
 
 //go:embed data/*.json
-var dataFS embed.FS
+var ownData embed.FS
+
+// dataFS is the shipped catalog: this package's tables and the accelerator
+// table of package accelerators, both under data/.
+var dataFS fs.FS = unionFS{ownData, accelerators.FS}
 
 // Catalog is everything Select knows: accelerators, CUDA toolkits, torch
 // builds, base images and Python runtimes. Every table is sorted by its key.

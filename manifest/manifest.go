@@ -157,17 +157,37 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.Strin
 // Load reads, decodes, defaults and validates the manifest at path. A
 // validation failure is returned as Errors; a file that is not TOML at all,
 // or whose values have the wrong types, as a single *FieldError.
-func Load(path string) (*Manifest, error) {
+func Load(path string, opts ...Option) (*Manifest, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading manifest: %w", err)
 	}
-	return Parse(path, src)
+	return Parse(path, src, opts...)
+}
+
+// Option configures Load and Parse.
+type Option func(*options)
+
+type options struct {
+	checkCatalog func(path string) error
+}
+
+// WithCatalogCheck validates [image] catalog with check, which gets the
+// file's path resolved against the manifest's directory; its error is
+// reported at the key's line with the other manifest errors. Without it
+// the catalog file is not read here (the manifest does not know the
+// catalog's format: package baseimages does).
+func WithCatalogCheck(check func(path string) error) Option {
+	return func(o *options) { o.checkCatalog = check }
 }
 
 // Parse is Load for bytes already read; path names the file in errors and
 // anchors relative paths.
-func Parse(path string, src []byte) (*Manifest, error) {
+func Parse(path string, src []byte, opts ...Option) (*Manifest, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("resolving manifest path: %w", err)
@@ -178,7 +198,7 @@ func Parse(path string, src []byte) (*Manifest, error) {
 		return nil, decodeError(path, src, err)
 	}
 	pos := scanPositions(string(src))
-	v := &validator{m: m, file: path, pos: pos}
+	v := &validator{m: m, file: path, pos: pos, checkCatalog: o.checkCatalog}
 	unknown := map[string]bool{}
 	for _, k := range md.Undecoded() {
 		unknown[k.String()] = true

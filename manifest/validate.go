@@ -13,7 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/hfpack/hfpack/baseimages"
+	"github.com/hfpack/hfpack/accelerators"
 	"github.com/hfpack/hfpack/hub"
 )
 
@@ -64,6 +64,8 @@ type validator struct {
 	file string
 	pos  positions
 	errs Errors
+	// checkCatalog validates [image] catalog (WithCatalogCheck).
+	checkCatalog func(path string) error
 }
 
 func (v *validator) errorf(key, format string, args ...any) {
@@ -289,9 +291,9 @@ func (v *validator) accelerator() {
 		}
 		return
 	}
-	acc, ok := baseimages.LookupAccelerator(a.Type)
+	acc, ok := accelerators.Lookup(a.Type)
 	if !ok {
-		names := baseimages.AcceleratorNames()
+		names := accelerators.Names()
 		v.errorf("accelerator.type", "unknown accelerator %q%s; valid: %s", a.Type, suggestion(a.Type, names), strings.Join(names, ", "))
 		return
 	}
@@ -333,8 +335,8 @@ func (v *validator) duration(key string, d *Duration, lo, hi time.Duration) {
 }
 
 func (v *validator) image() {
-	if c := v.m.Image.Catalog; c != "" {
-		if _, err := baseimages.ReadCatalogFile(v.m.CatalogPath()); err != nil {
+	if c := v.m.Image.Catalog; c != "" && v.checkCatalog != nil {
+		if err := v.checkCatalog(v.m.CatalogPath()); err != nil {
 			v.errorf("image.catalog", "%v", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hfpack/hfpack/builder/publish"
+	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/manifest"
 )
@@ -121,5 +122,5 @@ func manifestArg(args []string) string {
 
 // loadManifest loads and validates the manifest named by args.
 func loadManifest(args []string) (*manifest.Manifest, error) {
-	return manifest.Load(manifestArg(args))
+	return project.LoadManifest(manifestArg(args))
 }

@@ -50,7 +50,7 @@ type Project struct {
 
 // Open loads and validates the manifest at path and reads its lock if present.
 func Open(path string) (*Project, error) {
-	m, err := manifest.Load(path)
+	m, err := LoadManifest(path)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +211,15 @@ const (
 // HFPACK_CATALOG and [image] catalog.
 func (p *Project) Catalog() (*baseimages.Catalog, error) {
 	return LoadCatalog(p.Manifest.CatalogPath())
+}
+
+// LoadManifest loads and validates the manifest at path, its [image]
+// catalog file included.
+func LoadManifest(path string) (*manifest.Manifest, error) {
+	return manifest.Load(path, manifest.WithCatalogCheck(func(p string) error {
+		_, err := baseimages.ReadCatalogFile(p)
+		return err
+	}))
 }
 
 // LoadCatalog is hfpack's catalog plus the rows of the catalog files named

@@ -1,0 +1,3 @@
+package builder
+
+import _ "example.com/bad/cmd/hfpack/internal/project" // into cmd/

@@ -1,0 +1,3 @@
+package manifest
+
+import _ "example.com/bad/baseimages" // up a floor
