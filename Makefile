@@ -55,8 +55,11 @@ bench-serve: build
 ## and to each piece, against the handler called in-process, at 1 and 64 streams.
 bench-stream:
 	$(GO) run ./cmd/hfpack-sidecar/bench/stream -streams $${BENCH_STREAMS:-1,64}
+# bench-build: BENCH_SIZE of weights (4 shards) plus a quarter of it in wheels
+# of many files; BENCH_PUSH=1 adds the push against skopeo copy (needs
+# docker-registry and skopeo). The issue's size: BENCH_SIZE=16GiB BENCH_PUSH=1.
 bench-build:
-	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB}
+	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB} $${BENCH_PUSH:+-push}
 bench-lock: build
 	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack
 BENCH_WHEELS ?= 6

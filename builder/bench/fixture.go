@@ -22,8 +22,9 @@ import (
 	"github.com/hfpack/hfpack/builder/tree"
 )
 
-// chunk is the size of each "installed file" cut from a fake wheel.
-const chunk = 256 << 10
+// chunk is the size of each "installed file" cut from a fake wheel; the
+// bench sets it from -files.
+var chunk int64 = 256 << 10
 
 type fixture struct {
 	inputs  builder.Inputs
@@ -32,10 +33,14 @@ type fixture struct {
 	handler string
 }
 
-// makeFixture writes size bytes of wheel-like text in 8 "wheels" of skewed
-// sizes and size
-// bytes of bf16 weights in 4 shards, plus a handler and a sidecar.
-func makeFixture(dir string, size int64) (*fixture, error) {
+// shardShares split the weights as a 16 GiB model ships them: shards of
+// 5, 4, 4 and 3 GiB (scaled with the size).
+var shardShares = []int64{5, 4, 4, 3}
+
+// makeFixture writes wheels bytes of wheel-like text in 8 "wheels" of
+// skewed sizes and weights bytes of bf16 weights in 4 shards, plus a
+// handler and a sidecar.
+func makeFixture(dir string, wheels, weights int64) (*fixture, error) {
 	fx := &fixture{}
 	sp := "/usr/local/lib/python3.11/site-packages"
 	fx.inputs = builder.Inputs{
@@ -46,18 +51,22 @@ func makeFixture(dir string, size int64) (*fixture, error) {
 		SourceDateEpoch: 1700000000,
 	}
 	var g errgroup.Group
-	g.SetLimit(4)
+	g.SetLimit(2)
 	// Wheel sizes skewed as in a real lock: torch, then the CUDA libraries,
 	// then a tail of small packages.
 	for i, share := range []int64{40, 20, 12, 8, 8, 6, 4, 2} {
 		p := filepath.Join(dir, "wheels", fmt.Sprintf("pkg%d-1.0-py3-none-any.whl", i))
 		fx.wheels = append(fx.wheels, p)
-		g.Go(func() error { return writeText(p, size*share/100, uint64(i)) })
+		g.Go(func() error { return writeText(p, wheels*share/100, uint64(i)) })
 	}
-	for i := range 4 {
-		p := filepath.Join(fx.inputs.ModelDir, fmt.Sprintf("model-%05d-of-00004.safetensors", i+1))
+	var total int64
+	for _, s := range shardShares {
+		total += s
+	}
+	for i, share := range shardShares {
+		p := filepath.Join(fx.inputs.ModelDir, fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shardShares)))
 		fx.weights = append(fx.weights, p)
-		g.Go(func() error { return writeBF16(p, size/4, uint64(100+i)) })
+		g.Go(func() error { return writeBF16(p, weights*share/total/8*8, uint64(100+i)) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 
 	"github.com/hfpack/hfpack/builder"
@@ -20,13 +22,16 @@ import (
 )
 
 func main() {
-	size := flag.String("size", "1GiB", "size of each half of the fixture (wheels, weights): 256MiB, 1GiB, ...")
+	size := flag.String("size", "1GiB", "size of the model weights, in 4 shards of 5:4:4:3 (16GiB: 5, 4, 4 and 3 GiB)")
+	wheelsSize := flag.String("wheels", "", "size of the wheels (default: a quarter of -size)")
+	files := flag.Int("files", 0, "installed files in all wheels (default: 60,000 per 4 GiB of wheels, at least 1,000)")
 	weights := flag.String("weights", "none", "compression of model layers: none, zstd or gzip")
 	code := flag.String("code", "gzip", "compression of code layers: gzip, zstd or none")
+	push := flag.Bool("push", false, "also push to a loopback registry (docker-registry) and compare with skopeo copy of the same OCI layout")
 	keep := flag.Bool("keep", false, "keep the fixture directory")
 	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the cold build to this file")
 	flag.Parse()
-	if err := run(*size, *weights, *code, *keep); err != nil {
+	if err := run(*size, *wheelsSize, *files, *weights, *code, *push, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -47,11 +52,21 @@ func parseSize(s string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
-func run(sizeFlag, weightsFlag, codeFlag string, keep bool) error {
+func run(sizeFlag, wheelsFlag string, files int, weightsFlag, codeFlag string, push, keep bool) error {
 	size, err := parseSize(sizeFlag)
 	if err != nil {
 		return err
 	}
+	wheels := size / 4
+	if wheelsFlag != "" {
+		if wheels, err = parseSize(wheelsFlag); err != nil {
+			return err
+		}
+	}
+	if files <= 0 {
+		files = max(1000, int(60000*wheels/(4<<30)))
+	}
+	chunk = max(1, wheels/int64(files))
 	wc, err := layer.ParseCompression(weightsFlag)
 	if err != nil {
 		return err
@@ -60,6 +75,13 @@ func run(sizeFlag, weightsFlag, codeFlag string, keep bool) error {
 	if err != nil {
 		return err
 	}
+	if push {
+		for _, bin := range []string{"docker-registry", "skopeo"} {
+			if _, err := exec.LookPath(bin); err != nil {
+				return fmt.Errorf("-push needs %s (bash e2e/setup.sh installs it): %w", bin, err)
+			}
+		}
+	}
 	dir, err := os.MkdirTemp("", "hfpack-bench-*")
 	if err != nil {
 		return err
@@ -67,8 +89,9 @@ func run(sizeFlag, weightsFlag, codeFlag string, keep bool) error {
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	fmt.Printf("fixture: %s of wheels + %s of bf16 weights in %s (%d CPUs)\n", human(size), human(size), dir, runtime.NumCPU())
-	fx, err := makeFixture(dir, size)
+	fmt.Printf("fixture: %s of wheels (%d installed files of %s) + %s of bf16 weights in %d shards, in %s (%d CPUs)\n",
+		human(wheels), files, human(chunk), human(size), len(shardShares), dir, runtime.NumCPU())
+	fx, err := makeFixture(dir, wheels, size)
 	if err != nil {
 		return err
 	}
@@ -82,18 +105,22 @@ func run(sizeFlag, weightsFlag, codeFlag string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	cold, err := measure("cold", func() error { return profiled(func() error { return build(in, c) }) })
+	var img v1.Image
+	cold, err := measure("cold", func() error {
+		return profiled(func() (err error) { img, err = build(in, c); return err })
+	})
 	if err != nil {
 		return err
 	}
-	noop, err := measure("no-op", func() error { return build(in, c) })
+	coldRSS := peakRSS()
+	noop, err := measure("no-op", func() error { _, err := build(in, c); return err })
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(fx.handler, []byte("def predict(instances):\n    return [len(i) for i in instances]\n"), 0o644); err != nil {
 		return err
 	}
-	handler, err := measure("handler", func() error { return build(in, c) })
+	handler, err := measure("handler", func() error { _, err := build(in, c); return err })
 	if err != nil {
 		return err
 	}
@@ -101,13 +128,23 @@ func run(sizeFlag, weightsFlag, codeFlag string, keep bool) error {
 	if again, err := measure("bound", func() error { return lowerBound(fx, cc, wc) }); err == nil && again.wall < bound.wall {
 		bound = again
 	}
+	var pushed *pushResult
+	if push {
+		if pushed, err = comparePush(dir, img); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("lower bound (one sha256 pass + %s of code, %s of weights, %d cores): %v wall, %v CPU\n",
 		cc, wc, runtime.GOMAXPROCS(0), bound.wall, bound.cpu)
-	fmt.Printf("(a) cold build:      %v wall = %.2fx the bound (target <= 1.5x); %v CPU = %.2fx\n",
+	fmt.Printf("(a) cold build:      %v wall = %.2fx the bound (target <= 1.2x); %v CPU = %.2fx\n",
 		cold.wall, ratio(cold.wall, bound.wall), cold.cpu, ratio(cold.cpu, bound.cpu))
 	fmt.Printf("(b) no-op rebuild:   %v (target < 1 s) = %.4fx the cold build\n", noop.wall, ratio(noop.wall, cold.wall))
 	fmt.Printf("(c) handler rebuild: %v = %.4fx the cold build\n", handler.wall, ratio(handler.wall, cold.wall))
-	fmt.Printf("(d) peak RSS:        %s (target < 256 MiB)\n", human(peakRSS()))
+	fmt.Printf("(d) peak RSS:        %s after the cold build, %s at the end (target < 256 MiB)\n", human(coldRSS), human(peakRSS()))
+	if pushed != nil {
+		fmt.Printf("(e) push:            hfpack %v vs skopeo copy of the same OCI layout %v = %.2fx (target <= 1.3x); again with every blob present: %v, %d blobs uploaded\n",
+			pushed.hfpack, pushed.skopeo, ratio(pushed.hfpack, pushed.skopeo), pushed.again, pushed.againUploads)
+	}
 	return nil
 }
 
@@ -154,19 +191,19 @@ func cpuTime() time.Duration {
 }
 
 // build plans and builds in on an empty base and computes the image digest.
-func build(in builder.Inputs, c *cache.Cache) error {
+func build(in builder.Inputs, c *cache.Cache) (v1.Image, error) {
 	ctx := context.Background()
 	plan, err := builder.NewPlan(ctx, in, builder.WithCache(c))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	img, err := builder.Build(ctx, plan, builder.WithCache(c), builder.WithWheelInstaller(installChunks),
 		builder.WithBaseImage(empty.Image))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = img.Digest()
-	return err
+	return img, err
 }
 
 func peakRSS() int64 {
