@@ -60,8 +60,9 @@ bench-stream:
 # docker-registry and skopeo). The issue's size: BENCH_SIZE=16GiB BENCH_PUSH=1.
 bench-build:
 	$(GO) run ./builder/bench -size $${BENCH_SIZE:-1GiB} $${BENCH_PUSH:+-push}
+# bench-lock: BENCH_LATENCY=20ms puts the loopback indexes one round trip away.
 bench-lock: build
-	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack
+	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack -latency $${BENCH_LATENCY:-0s}
 BENCH_WHEELS ?= 6
 BENCH_WHEEL_MB ?= 16
 BENCH_MODEL_MB ?= 32

@@ -31,6 +31,7 @@ func main() {
 	runs := flag.Int("runs", 3, "timed runs per tool and mode; the median is reported")
 	verbose = flag.Bool("v", false, "print every run's time on stderr")
 	serveOnly = flag.Bool("serve", false, "only serve the indexes and print their URLs (for debugging)")
+	flag.DurationVar(&latency, "latency", 0, "delay added to every request and every new connection (a round trip to an index that far away)")
 	flag.Parse()
 	if err := run(*hfpack, *python, *runs); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-lock: %v\n", err)
@@ -38,7 +39,10 @@ func main() {
 	}
 }
 
-var verbose, serveOnly *bool
+var (
+	verbose, serveOnly *bool
+	latency            time.Duration
+)
 
 func run(hfpack, python string, runs int) error {
 	if runs < 1 {
@@ -61,17 +65,13 @@ func run(hfpack, python string, runs int) error {
 
 	// PyPI answers project pages with max-age=600; so do these indexes, so
 	// that both tools may use their HTTP caches as they would in real life.
-	pypi := indextest.NewServer(indextest.WithMaxAge(600))
+	pypi := newServer(latency, indextest.WithMaxAge(600))
 	defer pypi.Close()
-	torch := indextest.NewServer(indextest.WithMaxAge(600))
+	torch := newServer(latency, indextest.WithMaxAge(600))
 	defer torch.Close()
 	stack := Stack()
 	if err := Serve(stack, pypi.Index, torch.Index); err != nil {
 		return err
-	}
-	if *serveOnly {
-		fmt.Printf("pypi %s\ntorch %s\n", pypi.URL, torch.URL)
-		select {}
 	}
 	versions := 0
 	for _, p := range stack {
@@ -81,13 +81,19 @@ func run(hfpack, python string, runs int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("bench-lock: %d projects, %d versions on two loopback indexes; %d requirements; median of %d runs\n",
-		len(stack), versions, len(Requirements), runs)
+	if *serveOnly {
+		fmt.Printf("pypi %s\ntorch %s\nmanifest %s\n", pypi.URL, torch.URL, manifest)
+		select {}
+	}
+	fmt.Printf("bench-lock: %d projects, %d versions on two loopback indexes %s away; %d requirements; median of %d runs\n",
+		len(stack), versions, latency, len(Requirements), runs)
 
 	h := &hfpackRunner{bin: hfpack, manifest: manifest, work: work}
 	p := &pipRunner{python: python, index: pypi.URL, extra: torch.URL, work: work}
 	var rows []row
+	requests := func() int64 { return pypi.requests.Load() + torch.requests.Load() }
 	for _, r := range []runner{h, p} {
+		before := requests()
 		cold, err := timeRuns(runs, func(i int) error { return r.run(fmt.Sprintf("cold-%d", i), "") })
 		if err != nil {
 			return err
@@ -96,15 +102,17 @@ func run(hfpack, python string, runs int) error {
 		if err := r.run("prime", warmCache); err != nil {
 			return err
 		}
+		coldRequests := (requests() - before) / int64(runs)
+		before = requests()
 		warm, err := timeRuns(runs, func(i int) error { return r.run(fmt.Sprintf("warm-%d", i), warmCache) })
 		if err != nil {
 			return err
 		}
-		rows = append(rows, row{r.name(), cold, warm})
+		rows = append(rows, row{r.name(), cold, warm, coldRequests, (requests() - before) / int64(runs)})
 	}
-	fmt.Printf("%-8s %12s %12s\n", "tool", "cold", "warm")
+	fmt.Printf("%-8s %12s %12s %16s %16s\n", "tool", "cold", "warm", "cold requests", "warm requests")
 	for _, r := range rows {
-		fmt.Printf("%-8s %12s %12s\n", r.name, r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond))
+		fmt.Printf("%-8s %12s %12s %16d %16d\n", r.name, r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.coldRequests, r.warmRequests)
 	}
 	fmt.Printf("ratio pip/hfpack: cold %.1fx, warm %.1fx\n",
 		float64(rows[1].cold)/float64(rows[0].cold), float64(rows[1].warm)/float64(rows[0].warm))
@@ -112,8 +120,9 @@ func run(hfpack, python string, runs int) error {
 }
 
 type row struct {
-	name       string
-	cold, warm time.Duration
+	name                       string
+	cold, warm                 time.Duration
+	coldRequests, warmRequests int64
 }
 
 // runner resolves the requirements once; cache "" means a fresh, empty one.

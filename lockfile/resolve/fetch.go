@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // future is a value computed once in the background.
@@ -36,6 +38,15 @@ type fetcher struct {
 	mu       sync.Mutex
 	versions map[string]*future[[]Candidate]
 	deps     map[string]*future[Dependencies]
+	// extras are the extras asked of each project so far.
+	extras map[string][]string
+	// next, when set, returns the requirements of a candidate's
+	// dependencies that hold for the target, for the project itself and
+	// for the given extras: their pages are fetched as soon as the
+	// metadata arrives, before the resolver gets to the candidate, so the
+	// likely graph is fetched at the network's pace rather than the
+	// search's. Set before any fetch.
+	next func(d Dependencies, extras []string) []pep508.Requirement
 }
 
 func newFetcher(ctx context.Context, p Provider, o *options) *fetcher {
@@ -44,6 +55,7 @@ func newFetcher(ctx context.Context, p Provider, o *options) *fetcher {
 		sem:      make(chan struct{}, o.concurrency),
 		versions: map[string]*future[[]Candidate]{},
 		deps:     map[string]*future[Dependencies]{},
+		extras:   map[string][]string{},
 	}
 }
 
@@ -133,8 +145,31 @@ func (f *fetcher) prefetchDeps(name string, c Candidate) *future[Dependencies] {
 			return
 		}
 		fu.val = d
+		if f.next != nil {
+			f.mu.Lock()
+			extras := slices.Clone(f.extras[name])
+			f.mu.Unlock()
+			for _, r := range f.next(d, extras) {
+				f.prefetchProject(r.NormalizedName(), r.Extras)
+			}
+		}
 	}()
 	return fu
+}
+
+// prefetchProject records that extras of name are wanted (so that the
+// dependencies they add are prefetched too) and starts fetching its versions.
+func (f *fetcher) prefetchProject(name string, extras []string) {
+	if len(extras) > 0 {
+		f.mu.Lock()
+		for _, e := range extras {
+			if !slices.Contains(f.extras[name], e) {
+				f.extras[name] = append(f.extras[name], e)
+			}
+		}
+		f.mu.Unlock()
+	}
+	f.prefetchVersions(name)
 }
 
 func (f *fetcher) getDeps(ctx context.Context, name string, c Candidate) (Dependencies, error) {

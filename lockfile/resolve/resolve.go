@@ -43,6 +43,7 @@ func Resolve(ctx context.Context, p Provider, reqs []pep508.Requirement, env pep
 		learned: map[string][]learned{},
 		cands:   map[uint64][]Candidate{},
 	}
+	fetch.next = s.likelyNeeds
 	root, err := s.rootConstraints(reqs)
 	if err != nil {
 		return nil, err
@@ -120,7 +121,12 @@ func (s *solver) rootConstraints(reqs []pep508.Requirement) ([]dep, error) {
 
 func (s *solver) start(root []dep) (*failure, error) {
 	for _, d := range root {
-		s.fetch.prefetchVersions(baseName(d.key))
+		name, extra := splitKey(d.key)
+		var extras []string
+		if extra != "" {
+			extras = []string{extra}
+		}
+		s.fetch.prefetchProject(name, extras)
 	}
 	for _, d := range root {
 		s.addConstraint(d.key, d.c)
@@ -296,6 +302,22 @@ func (s *solver) expand(key string, d *decision) (*failure, error) {
 		s.fetch.prefetchDeps(baseName(k), cands[0]) // the likely next decision
 	}
 	return nil, nil
+}
+
+// likelyNeeds returns the requirements in deps that the target needs, for
+// the project itself and for each of extras: what the resolver will most
+// likely ask for next if it picks the candidate.
+func (s *solver) likelyNeeds(deps Dependencies, extras []string) []pep508.Requirement {
+	var out []pep508.Requirement
+	for _, r := range deps.Requires {
+		if r.URL != "" {
+			continue
+		}
+		if s.applies(r, "") || slices.ContainsFunc(extras, func(e string) bool { return s.applies(r, e) }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // applies reports whether requirement r of a project is needed by the
