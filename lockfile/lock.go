@@ -168,6 +168,10 @@ func Lock(ctx context.Context, m *manifest.Manifest, target tags.Target, prev *p
 	if err := l.Validate(); err != nil {
 		return nil, fmt.Errorf("lock for %s: %w", m.File, err)
 	}
+	if err := Verify(m, l); err != nil && o.source == nil {
+		// What every reader will check must hold of what lock writes.
+		return nil, fmt.Errorf("lock for %s: the new lock does not verify (a bug in hfpack): %w", m.File, err)
+	}
 	return l, nil
 }
 
@@ -253,6 +257,7 @@ func packages(ctx context.Context, src index.Source, res *resolve.Result) ([]pyl
 				Name:           rp.Name,
 				Version:        rp.Version.String(),
 				RequiresPython: rp.RequiresPython.String(),
+				Dependencies:   append([]string{}, rp.Dependencies...), // recorded even when empty
 				Index:          f.Index,
 				Wheels:         []pylock.Wheel{w},
 			}

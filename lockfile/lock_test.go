@@ -62,8 +62,17 @@ func TestLockExtras(t *testing.T) {
 		wantVersions(t, mustLock(t, srv, []string{"transformers"}, nil), "tokenizers==0.20.3", "transformers==4.46.1")
 	})
 	t.Run("with", func(t *testing.T) {
-		wantVersions(t, mustLock(t, srv, []string{"transformers[torch]"}, nil),
-			"accelerate==1.0.1", "tokenizers==0.20.3", "torch==2.4.1", "transformers==4.46.1")
+		l := mustLock(t, srv, []string{"transformers[torch]"}, nil)
+		wantVersions(t, l, "accelerate==1.0.1", "tokenizers==0.20.3", "torch==2.4.1", "transformers==4.46.1")
+		// The graph, the requested extra's dependencies included, is in the lock (PEP 751 dependencies).
+		graph := map[string][]string{}
+		for _, p := range l.Packages {
+			graph[p.Name] = p.Dependencies
+		}
+		want := map[string][]string{"accelerate": {"torch"}, "tokenizers": {}, "torch": {}, "transformers": {"accelerate", "tokenizers", "torch"}}
+		if diff := cmp.Diff(want, graph); diff != "" {
+			t.Errorf("dependencies (-want +got):\n%s", diff)
+		}
 	})
 }
 
@@ -254,7 +263,7 @@ func TestLockWritesEveryWheelField(t *testing.T) {
 
 			l := mustLock(t, srv, []string{"hfpack-demo-text>=1.0"}, nil)
 			want := []pylock.Package{{
-				Name: "hfpack-demo-text", Version: "1.0.0", RequiresPython: ">=3.8", Index: srv.URL,
+				Name: "hfpack-demo-text", Version: "1.0.0", RequiresPython: ">=3.8", Dependencies: []string{}, Index: srv.URL,
 				Wheels: []pylock.Wheel{{
 					Name: spec.Filename(), URL: srv.FileURL(spec.Filename()), UploadTime: indextest.DefaultUploadTime,
 					Size: int64(len(data)), SHA256: sha256Hex(data),

@@ -46,6 +46,12 @@ type Package struct {
 	Marker string
 	// RequiresPython is the package's requires-python, if any.
 	RequiresPython string
+	// Dependencies are the normalised names of the locked packages this
+	// one needs in the lock's target environment (PEP 751's
+	// [[packages.dependencies]], written as {name = "..."} tables). nil
+	// means the lock does not say (the key is absent: a lock from an
+	// older hfpack or another tool); an empty, non-nil list means none.
+	Dependencies []string
 	// Index is the simple-API base URL the package came from (no
 	// credentials).
 	Index string

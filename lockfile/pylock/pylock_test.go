@@ -25,9 +25,10 @@ func sample() *Lock {
 		Environments: []string{`sys_platform == "linux" and platform_machine == "x86_64"`},
 		Packages: []Package{
 			{Name: "Torch", Version: "2.4.1+cu121", Index: "https://download.pytorch.org/whl/cu121/", RequiresPython: ">=3.8.0",
+				Dependencies: []string{"typing_extensions", "numpy", "Typing.Extensions"},
 				Wheels: []Wheel{{Name: "torch-2.4.1+cu121-cp311-cp311-linux_x86_64.whl",
 					URL: "https://download.pytorch.org/whl/cu121/torch-2.4.1%2Bcu121-cp311-cp311-linux_x86_64.whl", SHA256: sha("a"), Size: 799000000}}},
-			{Name: "numpy", Version: "2.1.0", Index: "https://pypi.org/simple/",
+			{Name: "numpy", Version: "2.1.0", Index: "https://pypi.org/simple/", Dependencies: []string{},
 				Wheels: []Wheel{{Name: "numpy-2.1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
 					URL: "https://files.pythonhosted.org/packages/numpy-2.1.0.whl", SHA256: sha("b"), Size: 16000000, UploadTime: up}}},
 			{Name: "typing_extensions", Version: "4.12.2", Marker: `python_version < "3.12"`, Index: "https://pypi.org/simple/",
@@ -160,6 +161,49 @@ future-key = true
 	}
 	if l.HFPack == nil || l.HFPack.Python != "3.11" || len(l.Packages) != 1 {
 		t.Errorf("Unmarshal = %+v", l)
+	}
+}
+
+// TestDependencies checks that the dependency graph survives a round trip,
+// and that "not recorded" (no key) stays distinct from "none" (an empty
+// list): a verifier must not mistake a lock without a graph for one whose
+// packages need nothing.
+func TestDependencies(t *testing.T) {
+	data, err := Marshal(sample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(`dependencies = [{ name = "numpy" }, { name = "typing-extensions" }]`)) {
+		t.Errorf("torch's dependencies not written normalised, sorted and once each:\n%s", data)
+	}
+	l, err := Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torch, _ := l.Package("torch")
+	numpy, _ := l.Package("numpy")
+	te, _ := l.Package("typing-extensions")
+	if d := cmp.Diff([]string{"numpy", "typing-extensions"}, torch.Dependencies); d != "" {
+		t.Errorf("torch dependencies (-want +got):\n%s", d)
+	}
+	if numpy.Dependencies == nil || len(numpy.Dependencies) != 0 {
+		t.Errorf("numpy dependencies = %#v, want empty and recorded", numpy.Dependencies)
+	}
+	if te.Dependencies != nil {
+		t.Errorf("typing-extensions dependencies = %#v, want nil (not recorded)", te.Dependencies)
+	}
+
+	const head = "lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\n"
+	const wheel = "[[packages.wheels]]\nname = \"a-1-py3-none-any.whl\"\nurl = \"https://x/a-1-py3-none-any.whl\"\nhashes = {sha256 = \"" + "0000000000000000000000000000000000000000000000000000000000000000\"}\n"
+	for doc, msg := range map[string]string{
+		head + "dependencies = [{version = \"1\"}]\n" + wheel:                   "without name",
+		head + "dependencies = [{name = \"a\", version = \"2\"}]\n" + wheel:     "not the locked one",
+		head + "dependencies = [{name = \"a\", vcs = {url = \"x\"}}]\n" + wheel: "unknown key",
+		head + "dependencies = [\"a\"]\n" + wheel:                               "parsing lock",
+	} {
+		if _, err := Unmarshal([]byte(doc)); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("Unmarshal(%q) error = %v, want it to mention %q", doc, err, msg)
+		}
 	}
 }
 

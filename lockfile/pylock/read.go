@@ -34,8 +34,16 @@ type rawPackage struct {
 	RequiresPython string                    `toml:"requires-python"`
 	Index          string                    `toml:"index"`
 	Wheels         []rawWheel                `toml:"wheels"`
-	Dependencies   []map[string]any          `toml:"dependencies"`
+	Dependencies   *[]rawDependency          `toml:"dependencies"`
 	Tool           map[string]toml.Primitive `toml:"tool"`
+}
+
+// rawDependency identifies another [[packages]] entry (PEP 751): by name,
+// and optionally version, which hfpack's one-entry-per-name locks do not
+// need.
+type rawDependency struct {
+	Name    string `toml:"name"`
+	Version string `toml:"version"`
 }
 
 type rawWheel struct {
@@ -88,9 +96,6 @@ func Unmarshal(data []byte) (*Lock, error) {
 				continue
 			}
 		}
-		if len(k) > 1 && k[0] == "packages" && k[1] == "dependencies" {
-			continue
-		}
 		return nil, fmt.Errorf("parsing lock: unknown key %s", k)
 	}
 	if raw.Packages == nil {
@@ -101,8 +106,21 @@ func Unmarshal(data []byte) (*Lock, error) {
 		Extras: raw.Extras, DependencyGroups: raw.DependencyGroups, DefaultGroups: raw.DefaultGroups,
 		CreatedBy: raw.CreatedBy, Packages: []Package{},
 	}
+	var pinned [][3]string // package, dependency, version
 	for _, rp := range *raw.Packages {
 		p := Package{Name: rp.Name, Version: rp.Version, Marker: rp.Marker, RequiresPython: rp.RequiresPython, Index: rp.Index}
+		if rp.Dependencies != nil {
+			p.Dependencies = make([]string, 0, len(*rp.Dependencies))
+			for _, d := range *rp.Dependencies {
+				if d.Name == "" {
+					return nil, fmt.Errorf("parsing lock: package %s: a dependencies entry without name", rp.Name)
+				}
+				if d.Version != "" {
+					pinned = append(pinned, [3]string{rp.Name, d.Name, d.Version})
+				}
+				p.Dependencies = append(p.Dependencies, d.Name)
+			}
+		}
 		for _, rw := range rp.Wheels {
 			w := Wheel{Name: rw.Name, URL: rw.URL, SHA256: rw.Hashes["sha256"]}
 			if rw.Path != "" {
@@ -117,6 +135,11 @@ func Unmarshal(data []byte) (*Lock, error) {
 			p.Wheels = append(p.Wheels, w)
 		}
 		l.Packages = append(l.Packages, p)
+	}
+	for _, d := range pinned {
+		if p, ok := l.Package(d[1]); !ok || p.Version != d[2] {
+			return nil, fmt.Errorf("parsing lock: package %s: dependency %s version %s is not the locked one", d[0], d[1], d[2])
+		}
 	}
 	if prim, ok := raw.Tool["hfpack"]; ok {
 		var rh rawHFPack

@@ -66,6 +66,9 @@ func (w *writer) pkg(p Package) {
 	w.kv("version", quote(p.Version))
 	w.optional("marker", p.Marker)
 	w.optional("requires-python", p.RequiresPython)
+	if p.Dependencies != nil {
+		w.kv("dependencies", dependencyArray(p.Dependencies))
+	}
 	w.optional("index", p.Index)
 	wheels := slices.Clone(p.Wheels)
 	slices.SortStableFunc(wheels, func(a, b Wheel) int { return strings.Compare(a.Name, b.Name) })
@@ -122,6 +125,22 @@ func WriteFile(path string, l *Lock) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// dependencyArray writes names as PEP 751 dependency tables, normalised,
+// sorted and without duplicates: [{ name = "a" }, { name = "b" }].
+func dependencyArray(names []string) string {
+	norm := make([]string, len(names))
+	for i, n := range names {
+		norm[i] = Normalize(n)
+	}
+	slices.Sort(norm)
+	norm = slices.Compact(norm)
+	q := make([]string, len(norm))
+	for i, n := range norm {
+		q[i] = "{ name = " + quote(n) + " }"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 func stringArray(ss []string) string {
