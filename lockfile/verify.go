@@ -39,6 +39,7 @@ type VerifyOption func(*verifyOptions)
 
 type verifyOptions struct {
 	lockName string
+	modelDir string
 	hasher   FileHasher
 	metadata map[string]*metadata.Metadata
 	wheels   map[string]string
@@ -47,9 +48,12 @@ type verifyOptions struct {
 // WithLockName names the lock in messages as name (default "pylock.toml").
 func WithLockName(name string) VerifyOption { return func(o *verifyOptions) { o.lockName = name } }
 
-// WithModelCheck also compares the manifest's model directory with the
-// model files the lock pinned, hashing with h.
-func WithModelCheck(h FileHasher) VerifyOption { return func(o *verifyOptions) { o.hasher = h } }
+// WithModelCheck also compares the model files in dir (model.path, or a
+// Hub model's fetched snapshot) with the ones the lock pinned, hashing
+// with h.
+func WithModelCheck(dir string, h FileHasher) VerifyOption {
+	return func(o *verifyOptions) { o.modelDir, o.hasher = dir, h }
+}
 
 // WithWheelMetadata also confirms the lock against the METADATA of its
 // wheels (keyed by normalised project name; see ReadWheelMetadata): each
@@ -87,6 +91,8 @@ func WithWheels(paths map[string]string) VerifyOption {
 //     requirements through them (nothing missing, nothing extra);
 //   - with WithWheels or WithWheelMetadata, the same against each wheel's
 //     METADATA (and with WithWheels, each wheel's size);
+//   - the lock pins the manifest's model (model.source, revision and
+//     selection for a Hub model; else ErrStale);
 //   - with WithModelCheck, the model files are the pinned ones (else
 //     ErrModelChanged).
 //
@@ -99,6 +105,9 @@ func Verify(m *manifest.Manifest, l *pylock.Lock, opts ...VerifyOption) error {
 	if l.HFPack == nil || l.HFPack.RequirementsDigest != m.RequirementsDigest() {
 		return fmt.Errorf("%w: %s no longer matches the requirements in %s: run hfpack lock %s and commit %s",
 			ErrStale, o.lockName, m.File, m.File, pylock.FileName)
+	}
+	if err := verifyHubModel(m, l, o); err != nil {
+		return err
 	}
 	v := &verifier{m: m, l: l, o: o, byName: map[string]*pylock.Package{}}
 	if o.wheels != nil {
@@ -522,10 +531,29 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
+// verifyHubModel reports a lock pinning another model than the manifest's
+// model.source, revision and selection (or a Hub model the manifest no
+// longer names) as stale.
+func verifyHubModel(m *manifest.Manifest, l *pylock.Lock, o *verifyOptions) error {
+	locked := l.HFPack.Model
+	if HubModelMatches(m, locked) {
+		if locked != nil && len(l.HFPack.ModelFiles) == 0 {
+			return fmt.Errorf("%w: %s pins %s but no model files: run hfpack lock %s", ErrStale, o.lockName, locked.Source, m.File)
+		}
+		return nil
+	}
+	what := "a local model directory"
+	if locked != nil {
+		what = fmt.Sprintf("%s at %s", locked.Source, locked.Revision)
+	}
+	return fmt.Errorf("%w: %s pins %s, not the [model] in %s: run hfpack lock %s and commit %s",
+		ErrStale, o.lockName, what, m.File, m.File, pylock.FileName)
+}
+
 // verifyModel compares the model directory with the pinned model files.
 func verifyModel(m *manifest.Manifest, l *pylock.Lock, o *verifyOptions) error {
 	pinned := l.HFPack.ModelFiles
-	got, err := HashModelFilesWith(m.ModelDir(), o.hasher)
+	got, err := HashModelFilesWith(o.modelDir, o.hasher)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		got = nil // every pinned file is missing; none pinned, nothing changed

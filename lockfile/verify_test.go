@@ -81,7 +81,7 @@ func (f *verifyFixture) verify(t *testing.T, text []byte, opts ...lockfile.Verif
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lockfile.Verify(f.m, l, append([]lockfile.VerifyOption{lockfile.WithModelCheck(h)}, opts...)...)
+	return lockfile.Verify(f.m, l, append([]lockfile.VerifyOption{lockfile.WithModelCheck(f.m.ModelDir(), h)}, opts...)...)
 }
 
 type plainHasher struct{}

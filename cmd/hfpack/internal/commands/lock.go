@@ -59,8 +59,12 @@ sha256 in [tool.hfpack.model] and [[tool.hfpack.model-files]]. A branch that
 moves later is not followed: lock keeps the pinned commit until
 --upgrade-model moves it to the commit the revision points at now.
 
-With --check nothing is resolved: lock exits 1 when pylock.toml is missing or
-was resolved from other requirements, for CI.`,
+With --check nothing is resolved and nothing is fetched: lock exits 1 when
+pylock.toml is missing, was resolved from other requirements, does not
+verify (an entry whose name or version is not its wheel's, a package missing
+or not needed by the requirements and the recorded dependency graph, a
+target, marker or index that does not match), or when a model file differs
+from the one pinned. check and build run the same verification.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.check && (f.upgrade || len(f.packages) > 0 || f.upgradeModel) {
@@ -71,6 +75,7 @@ was resolved from other requirements, for CI.`,
 				return err
 			}
 			if f.check {
+				p.CacheDir = f.cacheDir
 				return runLockCheck(g, p)
 			}
 			if f.upgradeModel && p.Manifest.Model.Source == "" {
@@ -83,7 +88,7 @@ was resolved from other requirements, for CI.`,
 	fl.BoolVarP(&f.upgrade, "upgrade", "U", false, "move every package to the newest version allowed")
 	fl.StringArrayVarP(&f.packages, "upgrade-package", "P", nil, "move this package to the newest version allowed (repeatable)")
 	fl.BoolVar(&f.upgradeModel, "upgrade-model", false, "move the Hub model to the commit its revision points at now")
-	fl.BoolVar(&f.check, "check", false, "exit 1 if the lock is missing or stale; resolve nothing")
+	fl.BoolVar(&f.check, "check", false, "exit 1 if the lock is missing, stale or does not verify; resolve nothing")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory for index pages, metadata and model hashes (default $HFPACK_CACHE_DIR or the user cache dir)")
 	return cmd
 }

@@ -212,7 +212,8 @@ func (p *Project) Source(root string) (*index.Multi, error) {
 }
 
 // FetchWheels downloads every locked wheel into the cache (verifying its
-// sha256) and returns them for the builder.
+// sha256), confirms the lock against the wheels (lockfile.WithWheels) and
+// returns them for the builder.
 func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string, ...any)) ([]builder.Wheel, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -222,6 +223,7 @@ func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string
 		return nil, err
 	}
 	out := make([]builder.Wheel, 0, len(p.Lock.Packages))
+	paths := map[string]string{}
 	for _, pkg := range p.Lock.Packages {
 		if len(pkg.Wheels) != 1 {
 			return nil, fmt.Errorf("lock: package %s has %d wheels; hfpack installs exactly one: run hfpack lock", pkg.Name, len(pkg.Wheels))
@@ -232,7 +234,13 @@ func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string
 			return nil, fmt.Errorf("downloading %s: %w", w.Name, err)
 		}
 		logf("wheel %s", w.Name)
+		paths[pylock.Normalize(pkg.Name)] = path
 		out = append(out, builder.Wheel{Name: pkg.Name, Version: pkg.Version, Filename: w.Name, Path: path, SHA256: w.SHA256, Size: w.Size})
+	}
+	// The same verification as CheckLock, now also against the verified
+	// wheels: sizes, and each one's METADATA (name, version, dependencies).
+	if err := lockfile.Verify(p.Manifest, p.Lock, lockfile.WithLockName(p.RelLock()), lockfile.WithWheels(paths)); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -381,53 +389,34 @@ func FindSidecar() (string, error) {
 	return "", errors.New("hfpack-sidecar not found beside hfpack: build both with make build, or pass --sidecar PATH (a static linux/amd64 binary)")
 }
 
-// ErrModelChanged reports model files that differ from the ones the lock pinned.
-var ErrModelChanged = errors.New("model changed since the lock")
+// ErrModelChanged reports model files that differ from the ones the lock
+// pinned.
+var ErrModelChanged = lockfile.ErrModelChanged
 
-// CheckModelPinned compares the model directory with the files and hashes
-// the lock recorded, so the image holds exactly the model that was locked.
-// Hashes are remembered by size and mtime under root: a rebuild rehashes
-// nothing that did not change.
+// CheckModelPinned verifies the lock (see CheckLock) with the model files
+// hashed under root: model.path, or a Hub model's snapshot once FetchModel
+// made it. The image holds exactly the model that was locked. Hashes are
+// remembered by size and mtime under root: a rebuild rehashes nothing that
+// did not change.
 func (p *Project) CheckModelPinned(root string) error {
-	if p.Lock == nil || p.Lock.HFPack == nil || len(p.Lock.HFPack.ModelFiles) == 0 {
-		return nil
+	if p.Lock == nil {
+		return p.CheckLock()
 	}
-	hasher, err := FileHasher(root)
-	if err != nil {
-		return err
-	}
-	got, err := lockfile.HashModelFilesWith(p.ModelDir(), hasher)
-	if err != nil {
-		return fmt.Errorf("hashing the model: %w", err)
-	}
-	want := map[string]pylock.ModelFile{}
-	for _, f := range p.Lock.HFPack.ModelFiles {
-		want[f.Path] = f
-	}
-	var diffs []string
-	for _, f := range got {
-		w, ok := want[f.Path]
-		switch {
-		case !ok:
-			diffs = append(diffs, f.Path+" is new")
-		case w.SHA256 != f.SHA256 || w.Size != f.Size:
-			diffs = append(diffs, f.Path+" changed")
+	return p.verifyLock(root)
+}
+
+// verifyLock runs lockfile.Verify, with the model files hashed under root
+// when they are on disk (a Hub model only after FetchModel).
+func (p *Project) verifyLock(root string) error {
+	opts := []lockfile.VerifyOption{lockfile.WithLockName(p.RelLock())}
+	if dir := p.ModelDir(); dir != "" {
+		hasher, err := FileHasher(root)
+		if err != nil {
+			return err
 		}
-		delete(want, f.Path)
+		opts = append(opts, lockfile.WithModelCheck(dir, hasher))
 	}
-	for _, f := range p.Lock.HFPack.ModelFiles {
-		if _, gone := want[f.Path]; gone {
-			diffs = append(diffs, f.Path+" is missing")
-		}
-	}
-	if len(diffs) == 0 {
-		return nil
-	}
-	if len(diffs) > 5 {
-		diffs = append(diffs[:5], fmt.Sprintf("and %d more", len(diffs)-5))
-	}
-	return fmt.Errorf("%w: %s (pinned in %s): run hfpack lock %s to pin the new model, or restore it",
-		ErrModelChanged, strings.Join(diffs, ", "), p.RelLock(), p.Manifest.File)
+	return lockfile.Verify(p.Manifest, p.Lock, opts...)
 }
 
 // buildCacheDir is where the layer cache and the file-hash records live.

@@ -10,26 +10,6 @@ import (
 	"github.com/hfpack/hfpack/lockfile"
 )
 
-// checkHubLock reports a lock pinning another model than the manifest's
-// model.source, revision and selection (or a Hub model the manifest no
-// longer names) as stale.
-func (p *Project) checkHubLock() error {
-	m := p.Manifest
-	locked := p.Lock.HFPack.Model
-	if lockfile.HubModelMatches(m, locked) {
-		if locked != nil && len(p.Lock.HFPack.ModelFiles) == 0 {
-			return fmt.Errorf("%w: %s pins %s but no model files: run hfpack lock %s", ErrStaleLock, p.RelLock(), locked.Source, m.File)
-		}
-		return nil
-	}
-	what := "a local model directory"
-	if locked != nil {
-		what = fmt.Sprintf("%s at %s", locked.Source, locked.Revision)
-	}
-	return fmt.Errorf("%w: %s pins %s, not the [model] in %s: run hfpack lock %s and commit %s",
-		ErrStaleLock, p.RelLock(), what, m.File, m.File, filepath.Base(p.LockPath))
-}
-
 // ModelDir is the directory holding the model's files: model.path, or for
 // a Hub model the snapshot FetchModel made ("" before it ran).
 func (p *Project) ModelDir() string {

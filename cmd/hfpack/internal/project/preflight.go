@@ -68,6 +68,9 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 		return nil, err
 	}
 	pf := &Preflight{SourceDateEpoch: epoch}
+	if o.CacheDir != "" {
+		p.CacheDir = o.CacheDir // where CheckLock hashes the model
+	}
 	if err := p.CheckLock(); err != nil {
 		return nil, err
 	}

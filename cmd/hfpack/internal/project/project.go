@@ -17,6 +17,7 @@ import (
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/manifest"
 	"github.com/hfpack/hfpack/python/tags"
@@ -27,7 +28,11 @@ var ErrNoLock = errors.New("no lock")
 
 // ErrStaleLock reports a lock that no longer matches the manifest. Its
 // message is documented in the README: pipelines match on it.
-var ErrStaleLock = errors.New("lock is stale")
+var ErrStaleLock = lockfile.ErrStale
+
+// ErrLockMismatch reports a lock that does not verify: edited, or not a
+// solution of the requirements (lockfile.Verify).
+var ErrLockMismatch = lockfile.ErrMismatch
 
 // DefaultGlibc is the glibc a lock targets when the base is not known yet:
 // Ubuntu 22.04's, which every catalog CUDA base has or exceeds.
@@ -46,6 +51,12 @@ type Project struct {
 	// modelDir is the directory of the model's files once known: the
 	// manifest's model.path, or the snapshot FetchModel made of a Hub model.
 	modelDir string
+
+	// CacheDir is the root of hfpack's caches ("" for the default), where
+	// CheckLock remembers model file hashes.
+	CacheDir string
+
+	verified *pylock.Lock // the lock CheckLock last verified
 }
 
 // Open loads and validates the manifest at path and reads its lock if present.
@@ -77,17 +88,26 @@ func (p *Project) RelLock() string {
 	return p.LockPath
 }
 
-// CheckLock reports whether the lock exists and was resolved from the
-// manifest's current requirements.
+// CheckLock verifies the lock before anything uses it (lockfile.Verify):
+// it exists, was resolved from the manifest's current requirements and
+// pins its model, every entry is named and versioned as its wheel, the
+// entries are a solution of the requirements through the lock's
+// dependency graph (nothing missing, nothing extra), and the model files
+// on disk are the pinned ones (hashed under CacheDir; a Hub model's files
+// are checked by CheckModelPinned once FetchModel fetched them).
+// lock --check, check and build all call it.
 func (p *Project) CheckLock() error {
 	if p.Lock == nil {
 		return fmt.Errorf("%w: %s does not exist: run hfpack lock %s", ErrNoLock, p.RelLock(), p.Manifest.File)
 	}
-	if p.Lock.HFPack == nil || p.Lock.HFPack.RequirementsDigest != p.Manifest.RequirementsDigest() {
-		return fmt.Errorf("%w: %s no longer matches the requirements in %s: run hfpack lock %s and commit %s",
-			ErrStaleLock, p.RelLock(), p.Manifest.File, p.Manifest.File, pylock.FileName)
+	if p.verified == p.Lock {
+		return nil
 	}
-	return p.checkHubLock()
+	if err := p.verifyLock(p.CacheDir); err != nil {
+		return err
+	}
+	p.verified = p.Lock
+	return nil
 }
 
 // Target is the environment the lock resolves for: the image's Python and
