@@ -15,9 +15,10 @@
 //     sha256) with fixed modes and owners, then copy that tree once more
 //     with every time set to SOURCE_DATE_EPOCH, directories last.
 //
-// Every entry of every hfpack layer thus carries SOURCE_DATE_EPOCH; the
-// exporter's rewrite-timestamp is on by default all the same, and
-// WithoutTimestampRewrite drops its cost.
+// Every entry of every hfpack layer thus carries SOURCE_DATE_EPOCH, so the
+// export needs no rewrite-timestamp (which would recompress every layer at
+// every export, even a no-op one): the image digest is the same after a
+// prune and on another daemon without it.
 //
 // Lower and Marshal give the canonical bytes (`hfpack build --emit-llb`);
 // Solve runs a build through the BuildKit client.

@@ -36,7 +36,6 @@ type solveOptions struct {
 	base      v1.Image
 	remote    []remote.Option
 	archives  []*archive
-	keepTimes bool
 }
 
 // SolveOption configures Solve.
@@ -68,15 +67,6 @@ func WithBaseImage(img v1.Image) SolveOption {
 // fetch of the base's config.
 func WithRemoteOptions(ro ...remote.Option) SolveOption {
 	return func(o *solveOptions) error { o.remote = append(o.remote, ro...); return nil }
-}
-
-// WithoutTimestampRewrite drops the exporter's rewrite-timestamp. Every
-// entry hfpack's graph writes already has SOURCE_DATE_EPOCH as its time
-// (the image stays reproducible; its layer bytes differ from a rewritten
-// export's), while the rewrite costs a decompress and recompress of every
-// hfpack layer at every export, cached or not.
-func WithoutTimestampRewrite() SolveOption {
-	return func(o *solveOptions) error { o.keepTimes = true; return nil }
 }
 
 // WithOCILayout writes the image to an OCI image layout at dir (created if
@@ -167,7 +157,8 @@ type Result struct {
 // buildkitd.sock", "tcp://host:1234") and exports it as the options say.
 // The image config (the embedded builder's, from the base's config and the
 // Plan) goes to the exporter as containerimage.config, with p's
-// SOURCE_DATE_EPOCH, rewrite-timestamp and OCI media types; no provenance
+// SOURCE_DATE_EPOCH and OCI media types (and no rewrite-timestamp, see
+// exportAttrs); no provenance
 // is attached. An error from the daemon names the ops that failed.
 func Solve(ctx context.Context, addr string, p *builder.Plan, opts ...SolveOption) (*Result, error) {
 	o := &solveOptions{}
@@ -232,8 +223,7 @@ func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, e
 		return nil, err
 	}
 	// The base's own config tells the exporter which layers are the
-	// base's: their timestamps are left alone instead of every base layer
-	// being re-read for rewrite-timestamp at every export.
+	// base's, so that it never rewrites or re-reads them.
 	baseCfg, err := base.RawConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading the base's config: %w", err)
@@ -244,7 +234,7 @@ func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, e
 	}
 	exports := make([]client.ExportEntry, len(o.exports))
 	for i, e := range o.exports {
-		e.Attrs = exportAttrs(e.Attrs, p.SourceDateEpoch, !o.keepTimes)
+		e.Attrs = exportAttrs(e.Attrs, p.SourceDateEpoch)
 		exports[i] = e
 	}
 	return &request{def: def, config: cfg, base: baseCfg, opt: client.SolveOpt{
@@ -291,11 +281,16 @@ func run(ctx context.Context, c *client.Client, req *request, w io.Writer) (*cli
 	return resp, nil
 }
 
-// exportAttrs adds the reproducibility attributes to an exporter's.
-func exportAttrs(in map[string]string, epoch int64, rewrite bool) map[string]string {
+// exportAttrs adds the reproducibility attributes to an exporter's. There
+// is no rewrite-timestamp: every entry hfpack's graph writes already carries
+// SOURCE_DATE_EPOCH (the installer ExecOp and the epoch copies set it), so
+// the image is the same across prunes and daemons without it, and the
+// rewrite would decompress and recompress every hfpack layer at every
+// export, cached or not.
+func exportAttrs(in map[string]string, epoch int64) map[string]string {
 	out := map[string]string{
 		string(exptypes.OptKeySourceDateEpoch):  strconv.FormatInt(epoch, 10),
-		string(exptypes.OptKeyRewriteTimestamp): strconv.FormatBool(rewrite),
+		string(exptypes.OptKeyRewriteTimestamp): "false",
 		string(exptypes.OptKeyOCITypes):         "true",
 	}
 	for k, v := range in {

@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -236,21 +238,57 @@ func TestSolveWheelsWithoutURLsFromLocalFiles(t *testing.T) {
 	}
 }
 
-// Every file the graph writes already carries the epoch, so even without
-// the exporter's rewrite-timestamp a rebuild from nothing is identical.
-func TestSolveWithoutTimestampRewriteIsReproducible(t *testing.T) {
+// Every file the graph writes already carries the epoch, so without the
+// exporter's rewrite-timestamp the image is the same after buildctl prune
+// --all, and on another daemon (another state directory, time zone and
+// umask) building from sources with other modification times.
+func TestSolveIsReproducibleAcrossPrunesAndDaemons(t *testing.T) {
 	e := newEnv(t)
 	f := newFixture(t, e.base, e.srv)
 	p := f.plan(t)
-	img, first := e.solve(t, p, f, hfllb.WithoutTimestampRewrite())
+	img, first := e.solve(t, p, f)
 	if diff := cmp.Diff(flatten(t, embedded(t, p)), flatten(t, img)); diff != "" {
 		t.Errorf("unpacked file trees (-embedded +buildkit):\n%s", diff)
 	}
 	if _, err := e.bk.Buildctl(t.Context(), nil, "prune", "--all"); err != nil {
 		t.Fatal(err)
 	}
-	_, second := e.solve(t, p, f, hfllb.WithoutTimestampRewrite())
+	_, second := e.solve(t, p, f)
 	if first.Digest != second.Digest {
 		t.Errorf("digest after prune --all: %s, first build %s", second.Digest, first.Digest)
 	}
+
+	// Another machine: its own daemon, started in another zone with another
+	// umask, and the sources touched.
+	t.Setenv("TZ", "Asia/Kolkata")
+	old := syscall.Umask(0o077)
+	other := *e
+	other.bk = harness.StartBuildKit(t, harness.WithInsecureRegistry(e.reg.Addr))
+	syscall.Umask(old)
+	later := time.Now().Add(48 * time.Hour)
+	for _, src := range sources(p) {
+		if err := os.Chtimes(src, later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, third := other.solve(t, f.plan(t), f)
+	if third.Digest != first.Digest {
+		t.Errorf("digest on another daemon: %s, first build %s", third.Digest, first.Digest)
+	}
+}
+
+// sources lists the local files a plan's layers are made from.
+func sources(p *builder.Plan) []string {
+	var out []string
+	for _, l := range p.Layers {
+		for _, f := range l.Files {
+			if f.Source != "" {
+				out = append(out, f.Source)
+			}
+		}
+		for _, w := range l.Wheels {
+			out = append(out, w.Source)
+		}
+	}
+	return out
 }
