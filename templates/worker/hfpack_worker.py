@@ -331,13 +331,32 @@ def serve(chan, handler, state):
     batches = queue.Queue()
     streams = {}  # id -> cancelled event
     lock = threading.Lock()
+    # Generations run on a pool of threads that grows to the most ever
+    # running at once (the sidecar bounds that) and is kept: starting a
+    # thread per request would add its start-up to the first piece.
+    jobs = queue.Queue()
+    idle = [0]
 
-    def generate(msg, cancelled):
-        try:
-            run_generate(chan, handler, state, msg, cancelled)
-        finally:
-            with lock:
-                streams.pop(msg["id"], None)
+    def generate_loop():
+        while True:
+            msg, cancelled = jobs.get()
+            try:
+                run_generate(chan, handler, state, msg, cancelled)
+            finally:
+                with lock:
+                    streams.pop(msg["id"], None)
+                    idle[0] += 1
+
+    def start_generate(msg):
+        cancelled = threading.Event()
+        with lock:
+            streams[msg["id"]] = cancelled
+            spawn = idle[0] == 0
+            if not spawn:
+                idle[0] -= 1
+        jobs.put((msg, cancelled))
+        if spawn:
+            threading.Thread(target=generate_loop, name="hfpack-generate", daemon=True).start()
 
     def read_loop():
         try:
@@ -350,10 +369,7 @@ def serve(chan, handler, state):
                 if kind == "predict":
                     batches.put(msg)
                 elif kind == "generate":
-                    cancelled = threading.Event()
-                    with lock:
-                        streams[msg["id"]] = cancelled
-                    threading.Thread(target=generate, args=(msg, cancelled), name="hfpack-generate-%d" % msg["id"], daemon=True).start()
+                    start_generate(msg)
                 elif kind == "cancel":
                     with lock:
                         cancelled = streams.get(msg["id"])

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,14 +46,24 @@ func main() {
 	first := flag.Duration("first", 5*time.Millisecond, "time before the first piece")
 	python := flag.String("python", "python3", "Python interpreter")
 	concurrency := flag.String("streams", "1,64", "concurrent streams to measure, comma-separated")
+	rounds := flag.Int("rounds", 5, "streams each client runs in a row")
+	cpuprofile := flag.String("cpuprofile", "", "write the sidecar process's CPU profile here")
 	flag.Parse()
-	if err := run(*python, *concurrency, *pieces, *interval, *first); err != nil {
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*python, *concurrency, *pieces, *rounds, *interval, *first); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench-stream:", err)
 		os.Exit(1)
 	}
 }
 
-func run(python, concurrency string, pieces int, interval, first time.Duration) error {
+func run(python, concurrency string, pieces, rounds int, interval, first time.Duration) error {
 	_, self, _, _ := runtime.Caller(0)
 	dir := filepath.Dir(self)
 	handler := filepath.Join(dir, "stream_handler.py")
@@ -71,7 +83,7 @@ func run(python, concurrency string, pieces int, interval, first time.Duration) 
 	defer os.RemoveAll(model)
 	cfg := sidecar.Config{
 		Host: "127.0.0.1", Python: python, ModelDir: model, Handler: handler,
-		MaxConcurrentStreams: slices.Max(levels), MaxQueue: 4 * slices.Max(levels),
+		MaxConcurrentStreams: slices.Max(levels), MaxQueue: max(4*slices.Max(levels), 64),
 		RestartBackoff: sidecar.Duration(100 * time.Millisecond), MetricsPath: "-",
 	}
 	sc, err := sidecar.New(cfg, sidecar.WithLogger(slog.New(slog.DiscardHandler)))
@@ -91,20 +103,24 @@ func run(python, concurrency string, pieces int, interval, first time.Duration) 
 	if err := waitReady(client, url); err != nil {
 		return err
 	}
-	fmt.Printf("bench-stream: %d pieces per stream, %v apart, first after %v; %d CPUs; Go %s\n",
-		pieces, interval, first, runtime.NumCPU(), runtime.Version())
+	// Clients start staggered over one stream's length, so that at each
+	// concurrency that many streams run at once, in every phase.
+	streamLen := first + time.Duration(pieces-1)*interval
+	fmt.Printf("bench-stream: %d pieces per stream, %v apart, first after %v; %d streams in a row per client, starts staggered; %d CPUs; Go %s\n",
+		pieces, interval, first, rounds, runtime.NumCPU(), runtime.Version())
 	fmt.Printf("%-8s %-10s %14s %14s %14s %14s %14s\n", "streams", "path", "ttfb p50", "ttfb p99", "piece p50", "piece p99", "piece mean")
 	body := `{"model":"bench","messages":[{"role":"user","content":"x"}],"stream":true,` + params[1:]
 	for _, n := range levels {
 		// One warm-up round through the sidecar, not measured.
-		if _, err := viaSidecar(client, url, body, n); err != nil {
+		stagger := streamLen / time.Duration(n)
+		if _, err := viaSidecar(client, url, body, n, 1, stagger); err != nil {
 			return err
 		}
-		base, err := inProcess(python, filepath.Join(dir, "inprocess.py"), handler, n, params)
+		base, err := inProcess(python, filepath.Join(dir, "inprocess.py"), handler, n, params, rounds, stagger)
 		if err != nil {
 			return err
 		}
-		side, err := viaSidecar(client, url, body, n)
+		side, err := viaSidecar(client, url, body, n, rounds, stagger)
 		if err != nil {
 			return err
 		}
@@ -114,8 +130,66 @@ func run(python, concurrency string, pieces int, interval, first time.Duration) 
 		fmt.Printf("%-8d %-10s %14s %14s %14s %14s %14s\n", n, "added",
 			us(s.ttfb50-b.ttfb50), us(s.ttfb99-b.ttfb99), us(s.piece50-b.piece50), us(s.piece99-b.piece99), us(s.pieceMean-b.pieceMean))
 	}
+	hop, err := socketHop(python, pieces, interval)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("reference: one bare Unix-socket hop from a Python thread to a Go reader on this machine: p50 %s, mean %s\n", us(hop.piece50), us(hop.pieceMean))
+	fmt.Println("(a streamed piece crosses three such hops: worker to sidecar, sidecar's reader to the request's goroutine, sidecar to client)")
 	fmt.Println("goals at 64 streams: added ttfb p50 < 1ms, added piece mean < 100µs")
 	return nil
+}
+
+// socketHop measures the floor of any out-of-process design on this
+// machine: a Python thread writing a time stamp to a Unix socket every
+// interval, a Go goroutine reading it.
+func socketHop(python string, n int, interval time.Duration) (summary, error) {
+	dir, err := os.MkdirTemp("", "bench-hop-")
+	if err != nil {
+		return summary{}, err
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "s")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return summary{}, err
+	}
+	defer ln.Close()
+	cmd := exec.Command(python, "-c", `import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+for i in range(int(sys.argv[2])):
+    time.sleep(float(sys.argv[3]))
+    s.sendall(b"%d\n" % time.time_ns())
+`, sock, strconv.Itoa(n), strconv.FormatFloat(interval.Seconds(), 'f', 6, 64))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return summary{}, err
+	}
+	defer cmd.Wait()
+	c, err := ln.Accept()
+	if err != nil {
+		return summary{}, err
+	}
+	defer c.Close()
+	r := streamResult{TTFB: 1}
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		now := time.Now().UnixNano()
+		if err != nil {
+			break
+		}
+		ts, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+		if err != nil {
+			return summary{}, fmt.Errorf("socket hop: %q", line)
+		}
+		r.Delays = append(r.Delays, now-ts)
+	}
+	if len(r.Delays) == 0 {
+		return summary{}, errors.New("socket hop: nothing read")
+	}
+	return summarize([]streamResult{r}), nil
 }
 
 func waitReady(c *http.Client, url string) error {
@@ -133,9 +207,9 @@ func waitReady(c *http.Client, url string) error {
 	return fmt.Errorf("sidecar not ready after 30s")
 }
 
-func inProcess(python, script, handler string, n int, params string) ([]streamResult, error) {
+func inProcess(python, script, handler string, n int, params string, rounds int, stagger time.Duration) ([]streamResult, error) {
 	var out bytes.Buffer
-	cmd := exec.Command(python, script, handler, strconv.Itoa(n), params)
+	cmd := exec.Command(python, script, handler, strconv.Itoa(n), params, strconv.Itoa(rounds), strconv.FormatFloat(stagger.Seconds(), 'f', 6, 64))
 	cmd.Stdout, cmd.Stderr = &out, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("in-process baseline: %w", err)
@@ -144,10 +218,11 @@ func inProcess(python, script, handler string, n int, params string) ([]streamRe
 	return res, json.Unmarshal(out.Bytes(), &res)
 }
 
-// viaSidecar runs n streams at once and times each piece's arrival against
-// the yield time it carries.
-func viaSidecar(c *http.Client, url, body string, n int) ([]streamResult, error) {
-	res := make([]streamResult, n)
+// viaSidecar runs n clients at once, each running rounds streams in a row
+// after a start offset of stagger times its index, and times each piece's
+// arrival against the yield time it carries.
+func viaSidecar(c *http.Client, url, body string, n, rounds int, stagger time.Duration) ([]streamResult, error) {
+	res := make([][]streamResult, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -156,17 +231,27 @@ func viaSidecar(c *http.Client, url, body string, n int) ([]streamResult, error)
 		go func() {
 			defer wg.Done()
 			<-start
-			res[i], errs[i] = oneStream(c, url, body)
+			time.Sleep(time.Duration(i) * stagger)
+			for range rounds {
+				r, err := oneStream(c, url, body)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				res[i] = append(res[i], r)
+			}
 		}()
 	}
 	close(start)
 	wg.Wait()
-	for _, err := range errs {
+	var all []streamResult
+	for i, err := range errs {
 		if err != nil {
 			return nil, err
 		}
+		all = append(all, res[i]...)
 	}
-	return res, nil
+	return all, nil
 }
 
 func oneStream(c *http.Client, url, body string) (streamResult, error) {

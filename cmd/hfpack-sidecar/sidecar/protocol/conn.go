@@ -150,10 +150,12 @@ func (c *Conn) readLoop() {
 		if err != nil {
 			break
 		}
-		var m Message
-		if err = json.Unmarshal(payload, &m); err != nil {
-			err = fmt.Errorf("decoding worker message: %w", err)
-			break
+		m, ok := parsePiece(payload)
+		if !ok {
+			if err = json.Unmarshal(payload, &m); err != nil {
+				err = fmt.Errorf("decoding worker message: %w", err)
+				break
+			}
 		}
 		if err = c.dispatch(m); err != nil {
 			break
@@ -200,6 +202,32 @@ func (c *Conn) dispatch(m Message) error {
 		return fmt.Errorf("unexpected worker message %q", m.Type)
 	}
 	return fmt.Errorf("worker answered %q to unknown request %d", m.Type, m.ID)
+}
+
+// parsePiece decodes a piece frame as the worker writes it,
+// {"type":"piece","id":N,"data":VALUE}, without reflection: pieces are the
+// bulk of a stream's frames. VALUE was written by json.dumps, so it is valid
+// JSON, but it is checked all the same. Any other shape reports false and
+// goes through json.Unmarshal.
+func parsePiece(p []byte) (Message, bool) {
+	const head, mid = `{"type":"piece","id":`, `,"data":`
+	if !bytes.HasPrefix(p, []byte(head)) || len(p) < len(head)+len(mid)+3 || p[len(p)-1] != '}' {
+		return Message{}, false
+	}
+	rest := p[len(head):]
+	i := 0
+	for i < len(rest) && i < 20 && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	id, err := strconv.ParseUint(string(rest[:i]), 10, 64)
+	if err != nil || !bytes.HasPrefix(rest[i:], []byte(mid)) {
+		return Message{}, false
+	}
+	data := rest[i+len(mid) : len(rest)-1]
+	if !json.Valid(data) { // also refuses a frame with keys after "data"
+		return Message{}, false
+	}
+	return Message{Type: TypePiece, ID: id, Data: data}, true
 }
 
 // register reserves an id; it fails once the connection has ended.

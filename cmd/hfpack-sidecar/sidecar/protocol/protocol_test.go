@@ -223,3 +223,35 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// The fast path for piece frames decodes what json.Unmarshal decodes, and
+// leaves every other shape to it.
+func FuzzPieceFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"piece","id":7,"data":"hi"}`, `{"type":"piece","id":7,"data":{"text":"}"}}`,
+		`{"type":"piece","id":7,"data":"x","extra":1}`, `{"type":"piece","id":,"data":1}`,
+		`{"type":"piece","id":99999999999999999999999,"data":1}`, `{"type":"piece","id":1,"data":}`,
+		`{"type":"piece","id":1,"data":"a"}}`, `{"type":"end","id":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want protocol.Message
+		if err := json.Unmarshal(b, &want); err != nil || want.Type != protocol.TypePiece {
+			return
+		}
+		got, ok := protocol.ParsePieceForTest(b)
+		if !ok {
+			return
+		}
+		if got.ID != want.ID || !bytes.Equal(compact(got.Data), compact(want.Data)) {
+			t.Errorf("fast path = %d %s, json.Unmarshal = %d %s", got.ID, got.Data, want.ID, want.Data)
+		}
+	})
+}
+
+func compact(b []byte) []byte {
+	var out bytes.Buffer
+	json.Compact(&out, b)
+	return out.Bytes()
+}
