@@ -223,6 +223,12 @@ func TestVerifyRefusesTampering(t *testing.T) {
 		{"tool.hfpack.model-files.path", func(t *testing.T, b []byte) []byte {
 			return edit(t, b, `path = "config.json"`, `path = "config2.json"`)
 		}, lockfile.ErrModelChanged, "config.json is new"},
+		{"tool.hfpack.model (a Hub model the manifest does not name)", func(t *testing.T, b []byte) []byte {
+			return editModel(t, b, "[[tool.hfpack.model-files]]", "[tool.hfpack.model]\nsource = \"hf://org/other\"\nrevision = \"main\"\ncommit = \""+strings.Repeat("a", 40)+"\"\n\n[[tool.hfpack.model-files]]")
+		}, lockfile.ErrStale, "pins hf://org/other at main, not the [model] in"},
+		{"packages.attestation-identities (not used by hfpack)", func(t *testing.T, b []byte) []byte {
+			return edit(t, b, "[[packages.wheels]]", "attestation-identities = [{ kind = \"GitHub\", repository = \"x/y\" }]\n\n[[packages.wheels]]")
+		}, nil, ""},
 		{"tool.hfpack.model-files.size", func(t *testing.T, b []byte) []byte {
 			return editModel(t, b, "size = 21\n", "size = 22\n")
 		}, lockfile.ErrModelChanged, "config.json changed"},

@@ -85,15 +85,13 @@ func Unmarshal(data []byte) (*Lock, error) {
 		return nil, fmt.Errorf("parsing lock: %w", err)
 	}
 	for _, k := range md.Undecoded() {
-		if len(k) > 0 && k[0] == "tool" || len(k) > 1 && k[0] == "packages" && k[1] == "tool" {
-			continue
+		if len(k) > 0 && k[0] == "tool" || len(k) > 1 && k[0] == "packages" && (k[1] == "tool" || k[1] == "attestation-identities") {
+			continue // tool tables, and PEP 751 attestation identities (with their keys), which hfpack does not use
 		}
 		if len(k) == 2 && k[0] == "packages" {
 			switch k[1] {
 			case "sdist", "archive", "directory", "vcs":
 				return nil, fmt.Errorf("parsing lock: %w: packages.%s (hfpack installs wheels only; relock with hfpack lock)", ErrUnsupported, k[1])
-			case "attestation-identities":
-				continue
 			}
 		}
 		return nil, fmt.Errorf("parsing lock: unknown key %s", k)
