@@ -3,10 +3,12 @@ package baseimages
 import (
 	"regexp"
 	"strings"
+
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // OCILayoutPrefix marks an [image] base read from a local OCI layout.
-const OCILayoutPrefix = "oci-layout:"
+const OCILayoutPrefix = imagespec.LayoutPrefix
 
 // Labels an [image] base may carry so hfpack can check it.
 const (
@@ -35,8 +37,8 @@ func ParseOverride(ref string) (Image, error) {
 	if pinned && !ValidDigest(digest) {
 		return Image{}, &OverrideError{Ref: ref, Reason: "digest " + digest + " is not sha256:<64 hex digits>", Fix: "copy the digest from `crane digest REF`"}
 	}
-	if path, ok := strings.CutPrefix(name, OCILayoutPrefix); ok {
-		if path == "" {
+	if lr, ok := imagespec.ParseLayoutRef(ref); ok {
+		if lr.Dir == "" {
 			return Image{}, &OverrideError{Ref: ref, Reason: "no layout path", Fix: "write oci-layout:PATH"}
 		}
 		return Image{Ref: ref, Repository: name, Digest: digest}, nil

@@ -3,7 +3,6 @@ package builder
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -12,10 +11,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // OCILayoutPrefix marks a base read from a local OCI image layout.
-const OCILayoutPrefix = "oci-layout:"
+const OCILayoutPrefix = imagespec.LayoutPrefix
 
 var amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
 
@@ -28,8 +29,8 @@ func ResolveBase(ctx context.Context, b Base, ro ...remote.Option) (v1.Image, er
 	if err != nil {
 		return nil, fmt.Errorf("base %s: digest %q: %w", b.Ref, b.Digest, err)
 	}
-	if dir, ok := strings.CutPrefix(b.Ref, OCILayoutPrefix); ok {
-		return LayoutImage(dir, h.String())
+	if lr, ok := imagespec.ParseLayoutRef(b.Ref); ok {
+		return LayoutImage(lr.Dir, h.String())
 	}
 	ref, err := name.ParseReference(b.Ref)
 	if err != nil {

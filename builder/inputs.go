@@ -4,6 +4,7 @@ import (
 	"io/fs"
 
 	"github.com/hfpack/hfpack/builder/layer"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // Inputs is everything a build depends on, resolved to local files and
@@ -122,15 +123,15 @@ type Compression struct {
 
 // Defaults for Inputs fields left zero.
 const (
-	DefaultUser           = "1000:1000"
-	DefaultWorkingDir     = "/opt/hfpack/worker"
+	DefaultUser           = imagespec.User
+	DefaultWorkingDir     = imagespec.WorkerDir
 	DefaultLargeFile      = 64 << 20
 	DefaultMaxModelLayers = 16
 	DefaultMaxWheelLayers = 8
-	ModelImagePath        = "/opt/hfpack/model"
-	SidecarImagePath      = "/usr/local/bin/hfpack-sidecar"
+	ModelImagePath        = imagespec.ModelDir
+	SidecarImagePath      = imagespec.SidecarPath
 	// Port is the port the sidecar listens on by default.
-	Port = "8080/tcp"
+	Port = imagespec.ExposedPort
 )
 
 // Label keys written into the image config.

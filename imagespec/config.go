@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// DefaultPath is where the builder writes the sidecar's Config in an image.
-const DefaultPath = "/opt/hfpack/sidecar.json"
-
 // Config is everything the sidecar needs to know. The builder writes it as
 // JSON (kebab-case keys, durations as strings such as "5ms") to
 // DefaultPath; command-line flags override it, and the AIP_* variables
@@ -156,38 +153,38 @@ func (c Config) WithDefaults() Config {
 		}
 	}
 	if c.Host == "" {
-		c.Host = "0.0.0.0"
+		c.Host = DefaultHost
 	}
 	if c.Port == 0 {
-		c.Port = 8080
+		c.Port = DefaultPort
 	}
 	if c.Python == "" {
-		c.Python = "python3"
+		c.Python = DefaultPython
 	}
 	if c.MaxBatchSize == 0 {
-		c.MaxBatchSize = 8
+		c.MaxBatchSize = DefaultMaxBatchSize
 	}
-	def(&c.MaxBatchDelay, 5*time.Millisecond)
+	def(&c.MaxBatchDelay, DefaultMaxBatchDelay)
 	if c.MaxQueue == 0 {
-		c.MaxQueue = 64 * c.MaxBatchSize
+		c.MaxQueue = DefaultQueuePerBatch * c.MaxBatchSize
 	}
-	def(&c.RequestTimeout, 60*time.Second)
+	def(&c.RequestTimeout, DefaultRequestTimeout)
 	if c.MaxConcurrentStreams == 0 {
-		c.MaxConcurrentStreams = 4
+		c.MaxConcurrentStreams = DefaultMaxConcurrentStreams
 	}
-	def(&c.StreamTimeout, 10*time.Minute)
+	def(&c.StreamTimeout, DefaultStreamTimeout)
 	if c.MaxRequestBytes == 0 {
-		c.MaxRequestBytes = 1572864
+		c.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 	if c.MaxJSONDepth == 0 {
-		c.MaxJSONDepth = 64
+		c.MaxJSONDepth = DefaultMaxJSONDepth
 	}
 	if c.MetricsPath == "" {
-		c.MetricsPath = "/metrics"
+		c.MetricsPath = DefaultMetricsPath
 	}
-	def(&c.ShutdownGrace, 25*time.Second)
-	def(&c.RestartBackoff, time.Second)
-	def(&c.RestartBackoffMax, 30*time.Second)
+	def(&c.ShutdownGrace, DefaultShutdownGrace)
+	def(&c.RestartBackoff, DefaultRestartBackoff)
+	def(&c.RestartBackoffMax, DefaultRestartBackoffMax)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // DefaultFile is the manifest name commands look for when none is given.
@@ -22,18 +23,19 @@ const DefaultFile = "hfpack.toml"
 
 // Defaults applied to keys the manifest leaves out.
 const (
-	DefaultModelPath       = "model"
-	DefaultPythonVersion   = "3.11"
-	DefaultIndexURL        = "https://pypi.org/simple"
-	DefaultAccelerator     = "cpu"
-	DefaultMaxBatchSize    = 8
-	DefaultMaxBatchDelay   = 5 * time.Millisecond
-	DefaultRequestTimeout  = 60 * time.Second
-	DefaultMaxRequestBytes = 1572864 // 1.5 MB: the shared public endpoint's limit
+	DefaultModelPath     = "model"
+	DefaultPythonVersion = "3.11"
+	DefaultIndexURL      = "https://pypi.org/simple"
+	DefaultAccelerator   = "cpu"
+	// The [serving] defaults are the sidecar's (package imagespec).
+	DefaultMaxBatchSize    = imagespec.DefaultMaxBatchSize
+	DefaultMaxBatchDelay   = imagespec.DefaultMaxBatchDelay
+	DefaultRequestTimeout  = imagespec.DefaultRequestTimeout
+	DefaultMaxRequestBytes = imagespec.DefaultMaxRequestBytes
 	// DefaultMaxConcurrentStreams is how many generations run at once.
-	DefaultMaxConcurrentStreams = 4
+	DefaultMaxConcurrentStreams = imagespec.DefaultMaxConcurrentStreams
 	// DefaultStreamTimeout bounds one generation.
-	DefaultStreamTimeout = 10 * time.Minute
+	DefaultStreamTimeout = imagespec.DefaultStreamTimeout
 )
 
 // Manifest is a decoded, defaulted and validated hfpack.toml.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hfpack/hfpack/accelerators"
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // knownKeys lists every key the schema has, for typo suggestions.
@@ -344,8 +345,8 @@ func (v *validator) image() {
 	if b == "" {
 		return
 	}
-	if p, ok := strings.CutPrefix(b, "oci-layout:"); ok {
-		dir, _, _ := strings.Cut(p, "@")
+	if lr, ok := imagespec.ParseLayoutRef(b); ok {
+		dir := lr.Dir
 		// The layout itself is read (and its absence reported) when the
 		// base is loaded: a demo or a CI step may create it after check.
 		if dir == "" {

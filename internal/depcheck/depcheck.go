@@ -26,8 +26,8 @@ type Floor struct {
 // Floors is hfpack's table, ground floor first (see /README's layout
 // paragraph and design.md).
 var Floors = []Floor{
-	{"standards, leaves", []string{"python", "templates", "accelerators", "hub", "internal"}},
-	{"manifest, image contract", []string{"manifest", "imagespec"}},
+	{"standards, image contract, leaves", []string{"python", "templates", "imagespec", "accelerators", "hub", "internal"}},
+	{"manifest", []string{"manifest"}},
 	{"lock, bases", []string{"lockfile", "baseimages"}},
 	{"builder, backends, publish", []string{"builder"}},
 	{"pipeline", []string{"pipeline"}},

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // ParseArgs builds the Config for a command line: the config file
@@ -19,34 +21,34 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	fs := flag.NewFlagSet("hfpack-sidecar", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: hfpack-sidecar [flags]\n\nServes a model's handler under the Vertex AI custom-container contract.\nLocal run: hfpack-sidecar --model DIR [--handler FILE.py] [--port 8080]\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: hfpack-sidecar [flags]\n\nServes a model's handler under the Vertex AI custom-container contract.\nLocal run: hfpack-sidecar --model DIR [--handler FILE.py] [--port %d]\n\nFlags:\n", imagespec.DefaultPort)
 		fs.PrintDefaults()
 	}
 	configPath := fs.String("config", "", "sidecar config JSON (default "+DefaultConfigPath+" when it exists)")
 	set := newFlagBinder(fs)
-	set.str("host", "address to listen on (default 0.0.0.0)", func(c *Config, v string) { c.Host = v })
-	set.int("port", "port to listen on (default 8080, or $AIP_HTTP_PORT)", func(c *Config, v int) { c.Port = v })
+	set.str("host", "address to listen on (default "+imagespec.DefaultHost+")", func(c *Config, v string) { c.Host = v })
+	set.int("port", fmt.Sprintf("port to listen on (default %d, or $AIP_HTTP_PORT)", imagespec.DefaultPort), func(c *Config, v int) { c.Port = v })
 	set.str("health-route", "extra health route (default $AIP_HEALTH_ROUTE)", func(c *Config, v string) { c.HealthRoute = v })
 	set.str("predict-route", "extra predict route (default $AIP_PREDICT_ROUTE)", func(c *Config, v string) { c.PredictRoute = v })
-	set.str("python", "Python interpreter for the worker (default python3)", func(c *Config, v string) { c.Python = v })
+	set.str("python", "Python interpreter for the worker (default "+imagespec.DefaultPython+")", func(c *Config, v string) { c.Python = v })
 	set.path("worker-dir", "directory holding hfpack_worker.py (default: the embedded worker)", func(c *Config, v string) { c.WorkerDir = v })
 	set.str("worker-cmd", "command that starts the worker, split on spaces (replaces --python and --worker-dir)", func(c *Config, v string) { c.WorkerCommand = strings.Fields(v) })
 	set.path("model", "model directory (same as --model-dir)", func(c *Config, v string) { c.ModelDir = v })
 	set.path("model-dir", "model directory", func(c *Config, v string) { c.ModelDir = v })
 	set.path("handler", "handler module file (default: transformers pipeline)", func(c *Config, v string) { c.Handler = v })
 	set.str("task", "pipeline task for the default handler", func(c *Config, v string) { c.Task = v })
-	set.int("max-batch-size", "most instances per batch (default 8)", func(c *Config, v int) { c.MaxBatchSize = v })
-	set.dur("max-batch-delay", "longest wait for a batch to fill (default 5ms)", func(c *Config, v time.Duration) { c.MaxBatchDelay = Duration(v) })
-	set.int("max-queue", "most instances waiting before 429 (default 64 x max-batch-size)", func(c *Config, v int) { c.MaxQueue = v })
-	set.dur("request-timeout", "request deadline (default 60s)", func(c *Config, v time.Duration) { c.RequestTimeout = Duration(v) })
-	set.int("max-concurrent-streams", "most generations running at once (default 4)", func(c *Config, v int) { c.MaxConcurrentStreams = v })
-	set.dur("stream-timeout", "deadline of one generation (default 10m)", func(c *Config, v time.Duration) { c.StreamTimeout = Duration(v) })
-	set.int64("max-request-bytes", "largest request body (default 1572864)", func(c *Config, v int64) { c.MaxRequestBytes = v })
+	set.int("max-batch-size", fmt.Sprintf("most instances per batch (default %d)", imagespec.DefaultMaxBatchSize), func(c *Config, v int) { c.MaxBatchSize = v })
+	set.dur("max-batch-delay", fmt.Sprintf("longest wait for a batch to fill (default %s)", imagespec.DefaultMaxBatchDelay), func(c *Config, v time.Duration) { c.MaxBatchDelay = Duration(v) })
+	set.int("max-queue", fmt.Sprintf("most instances waiting before 429 (default %d x max-batch-size)", imagespec.DefaultQueuePerBatch), func(c *Config, v int) { c.MaxQueue = v })
+	set.dur("request-timeout", fmt.Sprintf("request deadline (default %gs)", imagespec.DefaultRequestTimeout.Seconds()), func(c *Config, v time.Duration) { c.RequestTimeout = Duration(v) })
+	set.int("max-concurrent-streams", fmt.Sprintf("most generations running at once (default %d)", imagespec.DefaultMaxConcurrentStreams), func(c *Config, v int) { c.MaxConcurrentStreams = v })
+	set.dur("stream-timeout", fmt.Sprintf("deadline of one generation (default %gm)", imagespec.DefaultStreamTimeout.Minutes()), func(c *Config, v time.Duration) { c.StreamTimeout = Duration(v) })
+	set.int64("max-request-bytes", fmt.Sprintf("largest request body (default %d)", imagespec.DefaultMaxRequestBytes), func(c *Config, v int64) { c.MaxRequestBytes = v })
 	set.int("metrics-port", "serve metrics on this port instead of the main one", func(c *Config, v int) { c.MetricsPort = v })
-	set.str("metrics-path", "metrics route (default /metrics; - disables)", func(c *Config, v string) { c.MetricsPath = v })
-	set.dur("shutdown-grace", "time to drain requests after SIGTERM (default 25s)", func(c *Config, v time.Duration) { c.ShutdownGrace = Duration(v) })
-	set.dur("restart-backoff", "first worker restart delay (default 1s)", func(c *Config, v time.Duration) { c.RestartBackoff = Duration(v) })
-	set.dur("restart-backoff-max", "longest worker restart delay (default 30s)", func(c *Config, v time.Duration) { c.RestartBackoffMax = Duration(v) })
+	set.str("metrics-path", "metrics route (default "+imagespec.DefaultMetricsPath+"; - disables)", func(c *Config, v string) { c.MetricsPath = v })
+	set.dur("shutdown-grace", fmt.Sprintf("time to drain requests after SIGTERM (default %s)", imagespec.DefaultShutdownGrace), func(c *Config, v time.Duration) { c.ShutdownGrace = Duration(v) })
+	set.dur("restart-backoff", fmt.Sprintf("first worker restart delay (default %s)", imagespec.DefaultRestartBackoff), func(c *Config, v time.Duration) { c.RestartBackoff = Duration(v) })
+	set.dur("restart-backoff-max", fmt.Sprintf("longest worker restart delay (default %s)", imagespec.DefaultRestartBackoffMax), func(c *Config, v time.Duration) { c.RestartBackoffMax = Duration(v) })
 	set.str("storage-uri", "gs:// URI to download the model from when model-dir is empty", func(c *Config, v string) { c.StorageURI = v })
 	set.bool("debug", "debug logs and handler tracebacks in error responses", func(c *Config, v bool) { c.Debug = v })
 	if err := fs.Parse(args); err != nil {

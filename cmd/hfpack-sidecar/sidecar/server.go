@@ -15,6 +15,7 @@ import (
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/batch"
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/protocol"
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/worker"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // statusClientClosed is logged (never sent) when the client went away.
@@ -31,9 +32,9 @@ func (s *Sidecar) routes() http.Handler {
 			m[route] = h
 		}
 	}
-	add("/health", health)
+	add(imagespec.HealthRoute, health)
 	add(s.cfg.HealthRoute, health)
-	add("/predict", predict)
+	add(imagespec.PredictRoute, predict)
 	add(s.cfg.PredictRoute, predict)
 	add("/v1/chat/completions", s.generationRoute(kindChat))
 	add("/v1/completions", s.generationRoute(kindCompletion))

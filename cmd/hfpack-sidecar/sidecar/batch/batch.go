@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // ErrQueueFull is returned by Submit when accepting the request would exceed
@@ -52,7 +54,7 @@ func WithMaxQueue(n int) Option {
 
 // New returns a Batcher.
 func New(opts ...Option) *Batcher {
-	b := &Batcher{maxSize: 8, maxDelay: 5 * time.Millisecond, maxQueue: 1024}
+	b := &Batcher{maxSize: imagespec.DefaultMaxBatchSize, maxDelay: imagespec.DefaultMaxBatchDelay, maxQueue: 1024}
 	for _, o := range opts {
 		o(b)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/hfpack/hfpack/imagespec"
 	"github.com/hfpack/hfpack/manifest"
 )
 
@@ -15,9 +16,9 @@ import (
 // containerSpec names them so that Vertex's AIP_PREDICT_ROUTE and
 // AIP_HEALTH_ROUTE equal the routes users also hit locally.
 const (
-	PredictRoute = "/predict"
-	HealthRoute  = "/health"
-	ServingPort  = 8080
+	PredictRoute = imagespec.PredictRoute
+	HealthRoute  = imagespec.HealthRoute
+	ServingPort  = imagespec.DefaultPort
 )
 
 // ContainerSpec is Vertex AI's ModelContainerSpec (REST, camelCase), the

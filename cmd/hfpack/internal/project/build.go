@@ -12,7 +12,6 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -32,8 +31,8 @@ import (
 
 // Image paths of the files hfpack adds besides the model and the wheels.
 const (
-	WorkerDir     = "/opt/hfpack/worker"
-	SidecarConfig = "/opt/hfpack/sidecar.json"
+	WorkerDir     = imagespec.WorkerDir
+	SidecarConfig = imagespec.DefaultPath
 )
 
 // BuildOptions configure Prepare.
@@ -349,15 +348,12 @@ func stageFile(dir string, b []byte) (string, error) {
 // image), a registry base is left to the builder.
 func (p *Project) baseInput(sel baseimages.Selection) (any, string, error) {
 	ref := sel.Base.Ref
-	dir, ok := strings.CutPrefix(ref, "oci-layout:")
+	lr, ok := imagespec.ParseLayoutRef(ref)
 	if !ok {
 		return nil, sel.Base.Digest, nil
 	}
-	dir, digest, _ := strings.Cut(dir, "@")
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(p.Manifest.Dir, dir)
-	}
-	img, err := LayoutImage(dir, digest)
+	lr = lr.In(p.Manifest.Dir)
+	img, err := LayoutImage(lr.Dir, lr.Digest)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("base %s: %w (the demo builds it: make demo)", ref, err)

@@ -7,12 +7,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // PreflightOptions configure Preflight.
@@ -123,14 +123,11 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 // yet: a pipeline step (or the demo) may create it between check and build,
 // so check says so instead of refusing.
 func (p *Project) missingLayout() string {
-	dir, ok := strings.CutPrefix(p.Manifest.Image.Base, baseimages.OCILayoutPrefix)
+	lr, ok := imagespec.ParseLayoutRef(p.Manifest.Image.Base)
 	if !ok {
 		return ""
 	}
-	dir, _, _ = strings.Cut(dir, "@")
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(p.Manifest.Dir, dir)
-	}
+	dir := lr.In(p.Manifest.Dir).Dir
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		return ""
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/imagespec"
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/manifest"
@@ -126,21 +127,18 @@ func (p *Project) Target() tags.Target {
 // that; check and lock can go on without it).
 func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 	ref := p.Manifest.Image.Base
-	dir, ok := strings.CutPrefix(ref, "oci-layout:")
+	lr, ok := imagespec.ParseLayoutRef(ref)
 	if !ok {
 		if ref == "" {
 			return nil, nil
 		}
 		return registryConfig(ref)
 	}
-	dir, digest, _ := strings.Cut(dir, "@")
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(p.Manifest.Dir, dir)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
+	lr = lr.In(p.Manifest.Dir)
+	if _, err := os.Stat(filepath.Join(lr.Dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	img, err := LayoutImage(dir, digest)
+	img, err := LayoutImage(lr.Dir, lr.Digest)
 	if err != nil {
 		return nil, err
 	}
