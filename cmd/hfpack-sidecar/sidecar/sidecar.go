@@ -24,11 +24,16 @@ import (
 type Option func(*options)
 
 type options struct {
-	log  *slog.Logger
-	gcs  []gcs.Option
-	env  []string
-	wait time.Duration
+	log   *slog.Logger
+	gcs   []gcs.Option
+	env   []string
+	wait  time.Duration
+	grace time.Duration // how long a cancelled generator may take to close
 }
+
+// WithGeneratorGrace sets how long a cancelled generation may take to
+// close before the worker is restarted (default 30s).
+func WithGeneratorGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithLogger sets the logger (default: Cloud Logging JSON lines on stderr).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -62,7 +67,7 @@ type Sidecar struct {
 
 // New checks cfg, fills in defaults and returns a Sidecar ready to Serve.
 func New(cfg Config, opts ...Option) (*Sidecar, error) {
-	o := options{}
+	o := options{grace: 30 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}

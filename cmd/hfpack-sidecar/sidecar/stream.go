@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -175,7 +176,16 @@ func (s *Sidecar) startGeneration(ctx context.Context, params, instance json.Raw
 	finish := func() {
 		st.Close()
 		go func() {
-			<-st.Ended()
+			select {
+			case <-st.Ended():
+			case <-time.After(s.opts.grace):
+				// A generator that never yields again never sees its
+				// cancellation: like a hung batch, its worker must go.
+				err := fmt.Errorf("a generation did not close within %v of its cancellation; restarting the worker", s.opts.grace)
+				s.log.Error("generation stuck", "error", err.Error())
+				st.Abort(err)
+				<-st.Ended()
+			}
 			s.metrics.streamsRunning.Dec()
 			s.streams.release()
 		}()

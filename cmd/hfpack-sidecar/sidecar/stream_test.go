@@ -436,3 +436,33 @@ func TestChatWithoutGenerateIs501(t *testing.T) {
 		t.Errorf("chat with a predict-only handler = %d %s, want 501", code, body)
 	}
 }
+
+// A generator that never yields again cannot see its cancellation: after
+// the grace period the worker is restarted and the place freed.
+func TestStuckGeneratorRestartsWorker(t *testing.T) {
+	cfg := testConfig(t, genHandler+`
+_orig = generate
+def generate(state, instance, parameters):
+    if parameters.get("stuck"):
+        yield "first"
+        time.sleep(3600)
+    yield from _orig(state, instance, parameters)
+`)
+	cfg.MaxConcurrentStreams = 1
+	h := startReady(t, cfg, sidecar.WithGeneratorGrace(300*time.Millisecond))
+	ctx, cancel := context.WithCancel(context.Background())
+	resp, err := h.openStream(ctx, "/v1/chat/completions", chatBody("s", `"stuck":true`, true))
+	must(t, err)
+	if _, err := (sseReader{bufio.NewReader(resp.Body)}).next(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	h.waitHealthReason(http.StatusOK, `"restarts":1`)
+	if _, body := h.health(); !strings.Contains(body, "did not close within 300ms") {
+		t.Errorf("health after the restart = %s, want the stuck generation as last error", body)
+	}
+	if code, body := h.post("/v1/chat/completions", chatBody("n", `"pieces":1`, false)); code != 200 {
+		t.Errorf("generation after the restart = %d %s", code, body)
+	}
+}

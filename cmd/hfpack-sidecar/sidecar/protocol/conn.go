@@ -77,12 +77,13 @@ type Conn struct {
 	wmu  sync.Mutex // serialises writes
 	wbuf bytes.Buffer
 
-	mu      sync.Mutex
-	nextID  uint64
-	calls   map[uint64]chan Message
-	streams map[uint64]*Stream
-	err     error         // why the reader stopped
-	done    chan struct{} // closed when the reader stops
+	mu       sync.Mutex
+	nextID   uint64
+	calls    map[uint64]chan Message
+	streams  map[uint64]*Stream
+	err      error         // why the reader stopped
+	abortErr error         // set by Abort
+	done     chan struct{} // closed when the reader stops
 }
 
 // NewConn wraps an accepted worker connection.
@@ -95,6 +96,24 @@ func NewConn(c net.Conn) *Conn {
 
 // Close closes the underlying connection.
 func (c *Conn) Close() error { return c.c.Close() }
+
+// Abort closes the connection because of err, which every pending and
+// later call then reports (and Err returns).
+func (c *Conn) Abort(err error) {
+	c.mu.Lock()
+	if c.abortErr == nil {
+		c.abortErr = err
+	}
+	c.mu.Unlock()
+	c.c.Close()
+}
+
+// Err returns why the connection ended, once Done is closed.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
 
 // CanGenerate reports whether the worker's handler defines generate().
 func (c *Conn) CanGenerate() bool { return c.generate }
@@ -165,6 +184,9 @@ func (c *Conn) readLoop() {
 		err = ErrClosed
 	}
 	c.mu.Lock()
+	if c.abortErr != nil {
+		err = c.abortErr
+	}
 	c.err = err
 	streams := c.streams
 	c.streams = nil

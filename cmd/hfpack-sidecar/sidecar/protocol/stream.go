@@ -109,3 +109,8 @@ func (s *Stream) Close() {
 // raised or was closed) or the connection was lost: the generation no
 // longer holds a place in the worker.
 func (s *Stream) Ended() <-chan struct{} { return s.ended }
+
+// Abort gives up on the worker running the stream: its connection closes
+// with err, failing every call on it, so the worker is restarted. For a
+// generator that does not close after Close.
+func (s *Stream) Abort(err error) { s.c.Abort(err) }

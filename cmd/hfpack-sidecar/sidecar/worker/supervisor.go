@@ -215,6 +215,9 @@ func (s *Supervisor) serve(ctx context.Context, p *proc, conn *protocol.Conn, sr
 			}
 			select {
 			case <-conn.Done():
+				if err := conn.Err(); !errors.Is(err, protocol.ErrClosed) {
+					return err // aborted by the sidecar, or garbage from the worker
+				}
 				return p.exitErr(errors.New("worker closed its connection"))
 			default:
 			}
