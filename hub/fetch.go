@@ -487,7 +487,8 @@ func (d *download) get(ctx context.Context, loc string, i int, buf []byte, prog 
 	body = io.LimitReader(body, end-start)
 	pos := start
 	for pos < end {
-		n, rerr := body.Read(buf[:min(int64(len(buf)), end-pos)])
+		// Whole buffers: one write, one wake-up of the hasher per MiB.
+		n, rerr := io.ReadFull(body, buf[:min(int64(len(buf)), end-pos)])
 		if n > 0 {
 			if _, err := d.out.WriteAt(buf[:n], pos); err != nil {
 				return fmt.Errorf("model cache: %w", err)
@@ -501,7 +502,7 @@ func (d *download) get(ctx context.Context, loc string, i int, buf []byte, prog 
 			prog.Add(int64(n))
 			d.checkpoint(false)
 		}
-		if rerr == io.EOF {
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break
 		}
 		if rerr != nil {

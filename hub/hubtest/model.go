@@ -46,17 +46,28 @@ func Model(weightBytes int64, seed uint64) map[string]Content {
 }
 
 // Pattern is size deterministic pseudo-random bytes, readable at any
-// offset without holding them: multi-GB models for benchmarks.
-func Pattern(size int64, seed uint64) Content { return pattern{size: size, seed: seed} }
-
-type pattern struct {
-	size int64
-	seed uint64
+// offset without holding them: multi-GB models for benchmarks. Each 64 KiB
+// block is a fixed random table XORed with a per-block key, so serving it
+// costs little more than a copy.
+func Pattern(size int64, seed uint64) Content {
+	p := &pattern{size: size, seed: seed}
+	for i := 0; i < len(p.table); i += 8 {
+		binary.LittleEndian.PutUint64(p.table[i:], splitmix(seed^uint64(i)*0x9e3779b97f4a7c15))
+	}
+	return p
 }
 
-func (p pattern) Size() int64 { return p.size }
+const patternBlock = 64 << 10
 
-func (p pattern) ReadAt(b []byte, off int64) (int, error) {
+type pattern struct {
+	size  int64
+	seed  uint64
+	table [patternBlock]byte
+}
+
+func (p *pattern) Size() int64 { return p.size }
+
+func (p *pattern) ReadAt(b []byte, off int64) (int, error) {
 	if off >= p.size {
 		return 0, io.EOF
 	}
@@ -64,12 +75,24 @@ func (p pattern) ReadAt(b []byte, off int64) (int, error) {
 	if int64(n) > p.size-off {
 		n = int(p.size - off)
 	}
-	var word [8]byte
 	for i := 0; i < n; {
 		pos := off + int64(i)
-		w := pos / 8
-		binary.LittleEndian.PutUint64(word[:], splitmix(p.seed^uint64(w)*0x9e3779b97f4a7c15))
-		k := copy(b[i:n], word[pos%8:])
+		key := splitmix(p.seed ^ uint64(pos/patternBlock))
+		var kb [8]byte
+		binary.LittleEndian.PutUint64(kb[:], key)
+		in := int(pos % patternBlock)
+		k := copy(b[i:n], p.table[in:])
+		j := 0
+		for ; j < k && (in+j)&7 != 0; j++ {
+			b[i+j] ^= kb[(in+j)&7]
+		}
+		for ; j+8 <= k; j += 8 {
+			w := b[i+j : i+j+8]
+			binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)^key)
+		}
+		for ; j < k; j++ {
+			b[i+j] ^= kb[(in+j)&7]
+		}
 		i += k
 	}
 	if n < len(b) {
