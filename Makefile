@@ -8,7 +8,7 @@ PKGS      ?= ./...
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
 FUZZTIME  ?= 10s
 
-.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-build bench-lock bench-buildkit bases-refresh buildkit
+.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-build bench-lock bench-buildkit bench-hub bases-refresh buildkit
 
 all: build
 
@@ -63,6 +63,10 @@ bench-build:
 # bench-lock: BENCH_LATENCY=20ms puts the loopback indexes one round trip away.
 bench-lock: build
 	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack -latency $${BENCH_LATENCY:-0s}
+## bench-hub: a BENCH_HUB_SIZE model from the stand-in Hub (20 ms per request, 50 MB/s per
+## connection): hfpack's parallel ranged fetch against one sequential stream, ratio and peak RSS.
+bench-hub:
+	$(GO) run ./hub/bench -size $${BENCH_HUB_SIZE:-4GiB} $${BENCH_HUB_DIR:+-dir $$BENCH_HUB_DIR}
 BENCH_WHEELS ?= 6
 BENCH_WHEEL_MB ?= 16
 BENCH_MODEL_MB ?= 32

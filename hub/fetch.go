@@ -103,7 +103,6 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Snapshot) error {
 	if f.Progress != nil {
 		prog = f.Progress(total)
 	}
-	defer prog.Done()
 	for round := 0; len(todo) > 0; round++ {
 		bad, err := f.round(ctx, todo, prog, round > 0)
 		if err != nil {
@@ -116,6 +115,7 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Snapshot) error {
 		}
 		todo = bad
 	}
+	prog.Done() // only on success: a failed fetch is reported by its error
 	return nil
 }
 
