@@ -16,7 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/gofrs/flock"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -94,6 +96,26 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Snapshot) error {
 	}
 	if err := os.MkdirAll(filepath.Dir(f.BlobPath(s.Files[0].SHA256)), 0o755); err != nil {
 		return fmt.Errorf("model cache: %w", err)
+	}
+	// One process at a time fetches a blob; the others wait, then find it cached.
+	var mine []*download
+	for _, d := range todo {
+		lk := flock.New(f.BlobPath(d.file.SHA256) + ".lock")
+		if _, err := lk.TryLockContext(ctx, 50*time.Millisecond); err != nil {
+			return fmt.Errorf("model cache: locking %s: %w", d.file.Path, err)
+		}
+		defer lk.Unlock()
+		ok, err := f.cached(d.file)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			mine = append(mine, d)
+		}
+	}
+	todo = mine
+	if len(todo) == 0 {
+		return nil
 	}
 	var total int64
 	for _, d := range todo {

@@ -283,3 +283,29 @@ func TestTokenOnlyToTheHub(t *testing.T) {
 		return nil
 	})
 }
+
+func TestConcurrentFetchesShareTheCache(t *testing.T) {
+	s := newHub(t, hubtest.Options{BytesPerSecond: 8 << 20})
+	s.Commit(repoID, "main", hubtest.Model(2<<20, 6))
+	c := client(t, s, "")
+	snap, err := c.Resolve(context.Background(), repoID, "main", hub.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() {
+			_, err := fetcher(t, c, cache).Snapshot(context.Background(), snap)
+			errs <- err
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent fetch: %v", err)
+		}
+	}
+	if got, max := s.FileBytes(), int64(3<<20); got > max {
+		t.Errorf("three fetches into one cache downloaded %d bytes; the model is about 2 MiB", got)
+	}
+}
