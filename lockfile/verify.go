@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"slices"
 	"strings"
 
@@ -80,8 +79,8 @@ func WithWheels(paths map[string]string) VerifyOption {
 //   - the recorded target (tool.hfpack python, platform, glibc) is
 //     consistent and is the one the environments and requires-python keys
 //     describe; extras and groups are empty;
-//   - each entry's name and version are its wheel's (filename), the wheel's
-//     url names that file, the wheel fits the target, its marker and
+//   - each entry's name and version are its wheel's (filename), its url is
+//     http(s), the wheel fits the target, its marker and
 //     requires-python admit the target, and its index is where the
 //     manifest routes that project;
 //   - the entries form a solution of [python] requirements for the target:
@@ -284,8 +283,11 @@ func (v *verifier) checkEntry(p *pylock.Package) {
 	default:
 		v.versions[n] = pv
 	}
-	if u, err := url.Parse(w.URL); err != nil || path.Base(u.Path) != w.Name {
-		v.addf("package %s: wheel url %s does not name the file %s", n, index.Redact(w.URL), w.Name)
+	// The url is not compared with the name: some indexes serve files from
+	// paths that do not end in the filename, and the sha256 pins the
+	// content whatever the url (the download refuses anything else).
+	if u, err := url.Parse(w.URL); err != nil || u.Scheme != "http" && u.Scheme != "https" {
+		v.addf("package %s: wheel url %s is not an http or https URL", n, index.Redact(w.URL))
 	}
 	if !v.sup.Compatible(wheel) {
 		v.addf("package %s: wheel %s does not fit the recorded target (%s): %s", n, w.Name, v.target, v.sup.Why(wheel))

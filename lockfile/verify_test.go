@@ -204,9 +204,9 @@ func TestVerifyRefusesTampering(t *testing.T) {
 		{"packages.wheels.name (a wheel for another target)", func(t *testing.T, b []byte) []byte {
 			return bytes.ReplaceAll(b, []byte("lib-1.0.0-py3-none-any.whl"), []byte("lib-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl"))
 		}, lockfile.ErrMismatch, "does not fit the recorded target"},
-		{"packages.wheels.url", func(t *testing.T, b []byte) []byte {
-			return edit(t, b, "/files/lib-1.0.0-py3-none-any.whl", "/files/lib-0.9.0-py3-none-any.whl")
-		}, lockfile.ErrMismatch, "does not name the file lib-1.0.0-py3-none-any.whl"},
+		{"packages.wheels.url (not http)", func(t *testing.T, b []byte) []byte {
+			return edit(t, b, "url = \"http://", "url = \"file://")
+		}, lockfile.ErrMismatch, "is not an http or https URL"},
 		{"packages.wheels.upload-time (informational)", func(t *testing.T, b []byte) []byte {
 			return edit(t, b, "upload-time = 2024-01-02T03:04:05Z", "upload-time = 1999-01-02T03:04:05Z")
 		}, nil, ""},
@@ -288,9 +288,10 @@ func TestVerifyModelEdited(t *testing.T) {
 	}
 }
 
-// TestVerifySizeAndHashAtDownload: size and sha256 cannot be checked
-// offline: the download every build does refuses a wrong sha256, and the
-// check of the downloaded wheels (WithWheels) a wrong size.
+// TestVerifySizeAndHashAtDownload: url, size and sha256 cannot be checked
+// offline: the download every build does refuses a wrong sha256 (or a url
+// serving other bytes), and the check of the downloaded wheels
+// (WithWheels) a wrong size.
 func TestVerifySizeAndHashAtDownload(t *testing.T) {
 	f := newVerifyFixture(t)
 	fresh, err := cache.Open(t.TempDir()) // nothing downloaded yet, as on a new machine
@@ -314,6 +315,20 @@ func TestVerifySizeAndHashAtDownload(t *testing.T) {
 	}
 	if err := f.verify(t, f.lock, lockfile.WithWheels(paths)); err != nil {
 		t.Fatalf("Verify with the wheels: %v", err)
+	}
+	// A url pointing at another file: the sha256 refuses what it serves.
+	p0, _ := l.Package("lib")
+	other := strings.Replace(p0.Wheels[0].URL, "lib-1.0.0", "lib-0.9.0", 1)
+	fresh2, err := cache.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src2, err := lockfile.Source(f.m, index.WithCache(fresh2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src2.Fetch(context.Background(), index.File{Filename: p0.Wheels[0].Name, URL: other, SHA256: p0.Wheels[0].SHA256, Size: p0.Wheels[0].Size, Index: p0.Index}); err == nil {
+		t.Error("a url edited to serve another wheel: the download was accepted")
 	}
 	p, _ := l.Package("lib")
 	text := edit(t, f.lock, fmt.Sprintf("size = %d\n", p.Wheels[0].Size), fmt.Sprintf("size = %d\n", p.Wheels[0].Size+1))
