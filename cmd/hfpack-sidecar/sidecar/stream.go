@@ -64,8 +64,16 @@ func parseGenRequest(body []byte, kind genKind, base json.RawMessage) (genReques
 	switch kind {
 	case kindChat:
 		msgs := bytes.TrimSpace(m["messages"])
-		if len(msgs) < 2 || msgs[0] != '[' || string(msgs) == "[]" {
+		var list []struct {
+			Role *string `json:"role"`
+		}
+		if len(msgs) == 0 || msgs[0] != '[' || json.Unmarshal(msgs, &list) != nil || len(list) == 0 {
 			return req, badRequest(`"messages" must be a non-empty array of {"role", "content"} objects`)
+		}
+		for i, msg := range list {
+			if msg.Role == nil {
+				return req, badRequest(`"messages"[%d] has no "role"`, i)
+			}
 		}
 		req.instance = append(append([]byte(`{"messages":`), msgs...), '}')
 	case kindCompletion:
@@ -104,9 +112,10 @@ func parseGenRequest(body []byte, kind genKind, base json.RawMessage) (genReques
 		}
 	}
 	for k, v := range m {
-		if !notParams[k] {
-			params[k] = v
-		}
+		params[k] = v
+	}
+	for k := range notParams {
+		delete(params, k)
 	}
 	if v, ok := params["max_completion_tokens"]; ok {
 		if _, has := params["max_tokens"]; !has {
