@@ -34,13 +34,23 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-## fuzz: run every fuzz target briefly (FUZZTIME each).
+## fuzz: run every fuzz target briefly (FUZZTIME each), one after the
+## other, and report every failing one at the end (not only the first). A
+## failure leaves its input in the package's testdata/fuzz/FuzzX/: commit
+## it as a regression seed once fixed.
 fuzz:
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
+	@failed=""; \
+	for dir in $$(git grep -l '^func Fuzz' -- '*_test.go' | xargs -n1 dirname | sort -u); do \
+	  for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
+	    echo "== ./$$dir $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$$dir || failed="$$failed ./$$dir:$$f"; \
 	  done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fuzz: failing targets:$$failed"; \
+	  git status --short --untracked-files=all -- '*testdata/fuzz/*'; \
+	  exit 1; \
+	fi
 
 e2e: setup
 	$(GO) test -count=1 -timeout 40m -v ./e2e/...

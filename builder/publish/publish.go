@@ -174,7 +174,7 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 	}
 	registry := r.Context().RegistryStr()
 	if err := remote.Write(r.Context().Digest(digest.String()), img, pushImage...); err != nil {
-		return redact(authError(registry, err))
+		return redactErr(authError(registry, err))
 	}
 	for _, art := range o.referrers {
 		d, err := art.Digest()
@@ -182,7 +182,7 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 			return err
 		}
 		if err := remote.Write(r.Context().Digest(d.String()), art, ro...); err != nil {
-			return redact(fmt.Errorf("pushing referrer %s: %w", d, authError(registry, err)))
+			return redactErr(fmt.Errorf("pushing referrer %s: %w", d, authError(registry, err)))
 		}
 	}
 	tag, ok := r.(name.Tag)
@@ -190,7 +190,7 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 		return nil // pushed by digest: no tag to move
 	}
 	if err := remote.Tag(tag, img, ro...); err != nil {
-		return redact(fmt.Errorf("tagging %s: %w", tag, authError(registry, err)))
+		return redactErr(fmt.Errorf("tagging %s: %w", tag, authError(registry, err)))
 	}
 	return nil
 }

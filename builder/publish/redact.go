@@ -1,25 +1,18 @@
 package publish
 
-import "regexp"
+import "github.com/hfpack/hfpack/internal/redact"
 
-// urlQuery matches the query of a URL in a message: registries put upload
-// session tokens (_state=...) and signed-URL credentials there.
-var urlQuery = regexp.MustCompile(`(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?"'<>]*)\?[^\s"'<>]*`)
-
-// RedactURLQueries replaces the query of every URL in s with "?REDACTED".
-func RedactURLQueries(s string) string {
-	return urlQuery.ReplaceAllString(s, "$1?REDACTED")
-}
-
-// redactedError is an error whose message has its URL queries redacted; it
-// still wraps the original for errors.Is and errors.As.
+// redactedError is an error whose message has the queries and user
+// information of its URLs redacted (registries put upload tokens,
+// _state=..., in queries); it still wraps the original for errors.Is and
+// errors.As.
 type redactedError struct{ err error }
 
-func (e redactedError) Error() string { return RedactURLQueries(e.err.Error()) }
+func (e redactedError) Error() string { return redact.Text(e.err.Error()) }
 func (e redactedError) Unwrap() error { return e.err }
 
-// redact hides the URL queries in err's message.
-func redact(err error) error {
+// redact hides the secrets of the URLs in err's message.
+func redactErr(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/hfpack/hfpack/internal/redact"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 )
 
@@ -215,17 +216,20 @@ func escape(s string) string {
 	return b.String()
 }
 
-// stripCredentials removes the user information from an http(s) URL.
+// stripCredentials returns where a wheel came from, without the user
+// information, query (signed URLs carry tokens there) or fragment of its
+// URL. A URL that does not parse cleanly cannot be recorded safely: it is
+// refused, and the error shows it redacted.
 func stripCredentials(s string) (string, error) {
 	u, err := url.Parse(s)
-	if err != nil {
-		return "", fmt.Errorf("wheel url: %w", err)
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
+		return "", fmt.Errorf("wheel url %q: want an http, https or file URL", redact.Text(s))
 	}
-	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "file" {
-		return "", fmt.Errorf("wheel url %q: want http, https or file", u.Redacted())
+	clean, ok := redact.URL(s)
+	if !ok {
+		return "", fmt.Errorf("wheel url %q: malformed", redact.Text(s))
 	}
-	u.User = nil
-	return u.String(), nil
+	return clean, nil
 }
 
 // encode marshals b without HTML escaping, indented, with a final newline.

@@ -225,6 +225,7 @@ func FuzzCycloneDX(f *testing.F) {
 	f.Add("a", "1", "", "")
 	f.Add("\"<>&", "\x00\xff", "?#%/", "http://h/%zz")
 	f.Add("x", "1", "x.whl", "file:///tmp/x.whl")
+	f.Add("x", "1", "x.whl", "https://h/x.whl?X-Amz-Signature=s3cr3t")
 	f.Fuzz(func(t *testing.T, name, version, file, u string) {
 		l := &pylock.Lock{Packages: []pylock.Package{{Name: name, Version: version, Wheels: []pylock.Wheel{{Name: file, URL: u, SHA256: shaA}}}}}
 		b, err := CycloneDX(l, img)
@@ -253,6 +254,9 @@ func FuzzCycloneDX(f *testing.F) {
 			if pw, ok := pu.User.Password(); ok && pw != "" && bytes.Contains(b, []byte(pu.User.String()+"@")) {
 				t.Errorf("credentials of %q in\n%s", u, b)
 			}
+		}
+		if pu, err := url.Parse(u); err == nil && len(pu.RawQuery) > 2 && bytes.Contains(b, []byte("?"+pu.RawQuery)) {
+			t.Errorf("query of %q in\n%s", u, b)
 		}
 	})
 }

@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
+	"github.com/hfpack/hfpack/internal/redact"
 	"github.com/hfpack/hfpack/manifest"
 )
 
@@ -46,9 +46,9 @@ func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		// Registries put upload tokens and signatures in URL queries:
-		// no message shows one.
-		fmt.Fprintf(stderr, "hfpack: %s\n", publish.RedactURLQueries(err.Error()))
+		// Registries put upload tokens and signatures in URL queries,
+		// indexes credentials in URLs: no message shows them.
+		fmt.Fprintf(stderr, "hfpack: %s\n", redact.Text(err.Error()))
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "Run 'hfpack --help' for usage.\n")

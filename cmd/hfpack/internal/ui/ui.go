@@ -10,6 +10,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+
+	"github.com/hfpack/hfpack/internal/redact"
 )
 
 // UI carries a command's output streams and modes.
@@ -32,16 +34,17 @@ func New(out, errw io.Writer) *UI {
 	return u
 }
 
-// Infof prints a human line on stderr unless quiet.
+// Infof prints a human line on stderr unless quiet. URLs in it lose
+// their credentials and queries (redact.Text).
 func (u *UI) Infof(format string, args ...any) {
 	if !u.Quiet {
-		fmt.Fprintf(u.Err, format+"\n", args...)
+		fmt.Fprintln(u.Err, redact.Text(fmt.Sprintf(format, args...)))
 	}
 }
 
-// Warnf prints a warning on stderr.
+// Warnf prints a warning on stderr, redacted as Infof is.
 func (u *UI) Warnf(format string, args ...any) {
-	fmt.Fprintf(u.Err, "warning: "+format+"\n", args...)
+	fmt.Fprintln(u.Err, "warning: "+redact.Text(fmt.Sprintf(format, args...)))
 }
 
 // Result prints v on stdout: as indented JSON in JSON mode, otherwise via text.

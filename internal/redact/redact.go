@@ -1,0 +1,91 @@
+// Package redact hides secrets that URLs carry (user information, query
+// strings: registries' upload tokens, signed-URL signatures) in text that
+// hfpack prints or records, whether or not the URL parses.
+package redact
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Placeholder replaces what is hidden.
+const Placeholder = "REDACTED"
+
+// Text returns s with, in every URL it holds (a scheme, "://", and what
+// follows up to a space or a quote), the query replaced by ?REDACTED and
+// everything between "://" and the token's last '@' replaced by REDACTED.
+// It does not parse: a malformed URL is redacted too, and an '@' in a
+// path hides more than it must rather than less.
+func Text(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 || !isScheme(s[:i]) {
+			if i < 0 {
+				b.WriteString(s)
+				return b.String()
+			}
+			b.WriteString(s[:i+3])
+			s = s[i+3:]
+			continue
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, " \t\r\n\"'<>`")
+		if end < 0 {
+			end = len(s)
+		}
+		b.WriteString(token(s[:end]))
+		s = s[end:]
+	}
+}
+
+// isScheme reports whether text before "://" ends with a URL scheme.
+func isScheme(before string) bool {
+	j := len(before)
+	for j > 0 {
+		c := before[j-1]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.' {
+			j--
+			continue
+		}
+		break
+	}
+	return j < len(before)
+}
+
+// token redacts one URL's text after "://".
+func token(t string) string {
+	if at := strings.LastIndexByte(t, '@'); at >= 0 {
+		t = Placeholder + t[at:]
+	}
+	if q := strings.IndexByte(t, '?'); q >= 0 {
+		frag := ""
+		if h := strings.IndexByte(t[q:], '#'); h >= 0 {
+			frag = t[q+h:]
+		}
+		t = t[:q] + "?" + Placeholder + frag
+	}
+	return t
+}
+
+// URL returns raw without user information, query or fragment, for
+// recording where a file came from: scheme://host/path. ok is false when
+// raw does not parse cleanly as an absolute URL with a host (a file: URL
+// needs none), or holds an '@' that is not its user information's: such a
+// string cannot be recorded safely.
+func URL(raw string) (clean string, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Opaque != "" || u.Host == "" && u.Scheme != "file" {
+		return "", false
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	clean = u.String()
+	if strings.Contains(clean, "@") {
+		return "", false
+	}
+	return clean, true
+}
