@@ -75,6 +75,9 @@ Google's keychain). With none, the image goes to oci:out/NAME beside the
 manifest. The digest is printed on stdout.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkBuildFlags(cmd.Flags(), f.builder); err != nil {
+				return err
+			}
 			return runBuild(cmd.Context(), g, f, manifestArg(args))
 		},
 	}
@@ -99,9 +102,6 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	targets, err := f.targets()
 	if err != nil {
 		return err
-	}
-	if f.builder != builderEmbedded && f.builder != builderBuildKit {
-		return usageError{fmt.Errorf("--builder %q: want embedded or buildkit", f.builder)}
 	}
 	comp, err := f.compression()
 	if err != nil {
@@ -155,7 +155,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 		return emitLLB(ctx, g, p, plan, f.emitLLB)
 	}
 	if f.builder == builderBuildKit {
-		return buildWithBuildKit(ctx, g, p, pr, plan, f.bkAddr, targets, f.digestFile)
+		return buildWithBuildKit(ctx, g, p, pr, plan, f, targets, epoch)
 	}
 	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
 	var report builder.Report
@@ -174,8 +174,21 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if f.verify != "" {
 		return verifyDigest(ctx, g, f.verify, img, digest, res)
 	}
+	if err := publishAll(ctx, g, p, img, targets, f.sbom, epoch, res); err != nil {
+		return err
+	}
+	return finishBuild(g, res, f.digestFile)
+}
+
+// publishAll writes img, with its SBOM unless sbom is false, to every
+// target and records them in res. Both builders end here.
+func publishAll(ctx context.Context, g *globals, p *project.Project, img v1.Image, targets []publish.Target, sbom bool, epoch int64, res *BuildResult) error {
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
 	var referrers []v1.Image
-	if f.sbom {
+	if sbom {
 		art, sr, err := sbomArtifact(p, img, epoch)
 		if err != nil {
 			return err
@@ -191,7 +204,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 			res.Image = repoOf(t.Ref) + "@" + digest.String()
 		}
 	}
-	return finishBuild(g, res, f.digestFile)
+	return nil
 }
 
 // finishBuild records the result for the pipeline: REF@DIGEST (or the bare

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/spf13/cobra"
 
 	"github.com/hfpack/hfpack/builder"
@@ -13,6 +16,7 @@ import (
 	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/internal/fsio"
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 // Builders `hfpack build --builder` accepts.
@@ -64,10 +68,14 @@ func emitLLB(ctx context.Context, g *globals, p *project.Project, plan *builder.
 	return nil
 }
 
-// buildWithBuildKit solves the plan on a BuildKit daemon with the same
-// outputs the embedded builder writes.
-func buildWithBuildKit(ctx context.Context, g *globals, p *project.Project, pr *project.Prepared, plan *builder.Plan, addr string, targets []publish.Target, digestFile string) error {
-	if addr == "" {
+// buildWithBuildKit solves the plan on a BuildKit daemon and publishes
+// the result as the embedded builder does (publishAll): OCI layouts and
+// --verify read the image from a layout the daemon exports into the cache
+// directory, so layouts keep their other images and get the SBOM; a push
+// goes by digest from the daemon, then the SBOM and the tag follow from
+// here; docker archives come from the daemon.
+func buildWithBuildKit(ctx context.Context, g *globals, p *project.Project, pr *project.Prepared, plan *builder.Plan, f *buildFlags, targets []publish.Target, epoch int64) error {
+	if f.bkAddr == "" {
 		return usageError{fmt.Errorf("--builder buildkit needs --buildkit-addr (e.g. unix:///run/buildkit/buildkitd.sock or tcp://HOST:1234)")}
 	}
 	opts := []llb.SolveOption{
@@ -77,11 +85,10 @@ func buildWithBuildKit(ctx context.Context, g *globals, p *project.Project, pr *
 	if pr.BaseImage != nil {
 		opts = append(opts, llb.WithBaseImage(pr.BaseImage))
 	}
-	var pushed string
+	var later []publish.Target // published from here after the solve
+	var pushed, export string
 	for _, t := range targets {
 		switch t.Kind {
-		case publish.OCI:
-			opts = append(opts, llb.WithOCILayout(t.Path, t.Ref))
 		case publish.DockerArchive:
 			opts = append(opts, llb.WithDockerArchive(t.Path, t.Ref))
 		case publish.Registry:
@@ -89,23 +96,91 @@ func buildWithBuildKit(ctx context.Context, g *globals, p *project.Project, pr *
 			if err != nil {
 				return usageError{err}
 			}
-			opts = append(opts, llb.WithPush(t.Ref, ref.Context().Registry.Scheme() == "http"))
-			pushed = repoOf(t.Ref)
+			opts = append(opts, llb.WithPushByDigest(ref.Context().Name(), ref.Context().Registry.Scheme() == "http"))
+			pushed = ref.Context().Name()
+			later = append(later, t)
+		case publish.OCI:
+			later = append(later, t)
+			export = "layout"
 		}
 	}
-	g.ui.Infof("solving %s on %s", p.Manifest.Name, addr)
-	res, err := llb.Solve(ctx, addr, plan, opts...)
+	if f.verify != "" {
+		export = "layout"
+	}
+	if export != "" {
+		dir, release, err := exportDir(pr.BuildCache)
+		if err != nil {
+			return err
+		}
+		defer release()
+		export = dir
+		opts = append(opts, llb.WithOCILayout(dir, ""))
+	}
+	g.ui.Infof("solving %s on %s", p.Manifest.Name, f.bkAddr)
+	res, err := llb.Solve(ctx, f.bkAddr, plan, opts...)
 	if err != nil {
 		return err
 	}
-	out := &BuildResult{Digest: res.Digest, Base: pr.Selection.Base.Ref, Lock: pr.Inputs.LockDigest}
+	out := &BuildResult{Digest: res.Digest, Base: pr.Selection.Base.Ref, Lock: pr.Inputs.LockDigest, Plan: plan}
+	digest, err := v1.NewHash(res.Digest)
+	if err != nil {
+		return fmt.Errorf("buildkit: image digest %q: %w", res.Digest, err)
+	}
+	var img v1.Image
+	if export != "" {
+		if img, err = layoutImage(export, digest); err != nil {
+			return err
+		}
+	} else if pushed != "" {
+		if img, err = publish.Pushed(ctx, pushed+"@"+res.Digest); err != nil {
+			return err
+		}
+	}
+	if f.verify != "" {
+		return verifyDigest(ctx, g, f.verify, img, digest, out)
+	}
 	for _, t := range targets {
-		out.Outputs = append(out.Outputs, t.String())
+		if t.Kind == publish.DockerArchive {
+			out.Outputs = append(out.Outputs, t.String())
+		}
 	}
-	if pushed != "" {
-		out.Image = pushed + "@" + out.Digest
+	if err := publishAll(ctx, g, p, img, later, f.sbom, epoch, out); err != nil {
+		return err
 	}
-	return finishBuild(g, out, digestFile)
+	return finishBuild(g, out, f.digestFile)
+}
+
+// exportDir makes a directory in the build cache for the daemon to export
+// an OCI layout into, held (internal/leftover) until release removes it;
+// ones killed builds left are removed first.
+func exportDir(cache string) (string, func(), error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", nil, err
+	}
+	leftover.Clean(cache, ".hfpack-oci-")
+	dir, err := os.MkdirTemp(cache, ".hfpack-oci-*")
+	if err != nil {
+		return "", nil, err
+	}
+	release, err := leftover.Hold(dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, func() { release(); os.RemoveAll(dir) }, nil
+}
+
+// layoutImage reads the image with digest d from the OCI layout at dir.
+func layoutImage(dir string, d v1.Hash) (v1.Image, error) {
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading the layout BuildKit exported: %w", err)
+	}
+	img, err := lp.Image(d)
+	if err != nil {
+		return nil, fmt.Errorf("reading the image BuildKit exported: %w", err)
+	}
+	return img, nil
 }
 
 // newInternal is the hidden command a BuildKit ExecOp runs: hfpack's static
