@@ -16,15 +16,20 @@ func InstallWheel(t *tree.Tree, w WheelRef, base Base) error {
 }
 
 // SchemeFor derives the install scheme of a base from its interpreter and
-// site-packages paths: purelib and platlib are the site-packages directory,
-// scripts the interpreter's directory, data its parent, and include
-// DATA/include/pythonX.Y (X.Y from the site-packages path).
+// site-packages paths, as pip's scheme for that Python does: purelib and
+// platlib are the site-packages directory; scripts, data and include go
+// under the interpreter's prefix (PREFIX/bin, PREFIX,
+// PREFIX/include/pythonX.Y: hfpack's runtime in /opt/hfpack/python, a
+// Python in /usr/local), except for a distribution's system Python in
+// /usr/bin, where they go under /usr/local as Debian's posix_local scheme
+// puts them, never over the distribution's own /usr/bin (whose python3 the
+// worker runs).
 func SchemeFor(b Base) wheelinstall.Scheme {
 	sp := strings.TrimPrefix(path.Clean(b.SitePackages), "/")
-	scripts := strings.TrimPrefix(path.Dir(path.Clean(b.Python)), "/")
-	data := path.Dir(scripts)
-	if data == "." {
-		data = scripts
+	bin := path.Dir(path.Clean(b.Python))
+	prefix := strings.TrimPrefix(path.Dir(bin), "/")
+	if bin == "/usr/bin" || prefix == "" || prefix == "." {
+		prefix = "usr/local"
 	}
 	ver := path.Base(path.Dir(sp))
 	if !strings.HasPrefix(ver, "python") {
@@ -33,9 +38,9 @@ func SchemeFor(b Base) wheelinstall.Scheme {
 	return wheelinstall.Scheme{
 		Purelib:     sp,
 		Platlib:     sp,
-		Scripts:     scripts,
-		Data:        data,
-		Include:     path.Join(data, "include", ver),
+		Scripts:     path.Join(prefix, "bin"),
+		Data:        prefix,
+		Include:     path.Join(prefix, "include", ver),
 		Interpreter: path.Clean(b.Python),
 	}
 }

@@ -95,13 +95,28 @@ func TestDefaultWheelInstaller(t *testing.T) {
 	}
 }
 
+// Scripts and data go where pip puts them for that Python: under the
+// interpreter's prefix, or /usr/local for a Debian system Python, whose
+// /usr/bin/python3 a wheel's script must never replace.
 func TestSchemeFor(t *testing.T) {
-	got := builder.SchemeFor(builder.Base{Python: "/usr/local/bin/python3.11", SitePackages: "/usr/local/lib/python3.11/site-packages"})
-	want := struct{ Purelib, Scripts, Data, Include, Interpreter string }{
-		"usr/local/lib/python3.11/site-packages", "usr/local/bin", "usr/local", "usr/local/include/python3.11", "/usr/local/bin/python3.11"}
-	if diff := cmp.Diff(want, struct{ Purelib, Scripts, Data, Include, Interpreter string }{
-		got.Purelib, got.Scripts, got.Data, got.Include, got.Interpreter}); diff != "" {
-		t.Errorf("SchemeFor() (-want +got):\n%s", diff)
+	type scheme struct{ Purelib, Scripts, Data, Include, Interpreter string }
+	for _, tc := range []struct {
+		base builder.Base
+		want scheme
+	}{
+		{builder.Base{Python: "/usr/local/bin/python3.11", SitePackages: "/usr/local/lib/python3.11/site-packages"},
+			scheme{"usr/local/lib/python3.11/site-packages", "usr/local/bin", "usr/local", "usr/local/include/python3.11", "/usr/local/bin/python3.11"}},
+		{builder.Base{Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"},
+			scheme{"usr/lib/python3/dist-packages", "usr/local/bin", "usr/local", "usr/local/include/python3", "/usr/bin/python3"}},
+		{builder.Base{Python: "/opt/hfpack/python/bin/python3.11", SitePackages: "/opt/hfpack/python/lib/python3.11/site-packages"},
+			scheme{"opt/hfpack/python/lib/python3.11/site-packages", "opt/hfpack/python/bin", "opt/hfpack/python", "opt/hfpack/python/include/python3.11", "/opt/hfpack/python/bin/python3.11"}},
+		{builder.Base{Python: "/bin/python3", SitePackages: "/lib/python3.11/site-packages"},
+			scheme{"lib/python3.11/site-packages", "usr/local/bin", "usr/local", "usr/local/include/python3.11", "/bin/python3"}},
+	} {
+		got := builder.SchemeFor(tc.base)
+		if diff := cmp.Diff(tc.want, scheme{got.Purelib, got.Scripts, got.Data, got.Include, got.Interpreter}); diff != "" {
+			t.Errorf("SchemeFor(%s) (-want +got):\n%s", tc.base.Python, diff)
+		}
 	}
 }
 

@@ -37,8 +37,10 @@ func demoWheel(t testing.TB) indextest.WheelSpec {
 
 // dataWheel is a wheel with a .data directory: a script and a data file.
 func dataWheel() indextest.WheelSpec {
-	script := "#!python\nimport os, sys\n" +
-		"with open(os.path.join(sys.prefix, 'share', 'hfpack-e2e', 'greeting.txt')) as f:\n" +
+	// Data lands where pip's scheme for the image's Python puts it
+	// (/usr/local for Debian's system Python), which sysconfig names.
+	script := "#!python\nimport os, sysconfig\n" +
+		"with open(os.path.join(sysconfig.get_path('data'), 'share', 'hfpack-e2e', 'greeting.txt')) as f:\n" +
 		"    print(f.read().strip())\n"
 	return indextest.WheelSpec{
 		Name:    dataPackage,

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hfpack/hfpack/e2e/harness"
 )
@@ -264,6 +267,55 @@ func TestHappyPathBuildKit(t *testing.T) {
 		t.Errorf("process of the BuildKit image (-embedded +buildkit):\n%s", diff)
 	}
 	serveAndProbe(t, b)
+	buildKitPublishesLikeEmbedded(t, p, bk.Addr, readDigestFile(t, bkFile, reg.Addr+"/sst2-buildkit@"))
+}
+
+// buildKitPublishesLikeEmbedded checks what the BuildKit path shares with the embedded one: the
+// pushed tag names the image and its SBOM refers to it, --verify verifies, and an OCI layout keeps
+// the images it already holds.
+func buildKitPublishesLikeEmbedded(t *testing.T, p *project, addr, pushed string) {
+	d, err := name.NewDigest(pushed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := remote.Referrers(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im, _ := refs.IndexManifest(); im == nil || len(im.Manifests) != 1 {
+		t.Errorf("referrers of the BuildKit image %s: %+v, want its SBOM", d, im)
+	}
+	tagged, err := remote.Head(d.Context().Tag("e2e"))
+	if err != nil || tagged.Digest.String() != d.DigestStr() {
+		t.Errorf("tag e2e = %v, %v; want %s", tagged, err, d.DigestStr())
+	}
+	bkArgs := []string{"build", p.Manifest, "--builder", "buildkit", "--buildkit-addr", addr}
+	wantRefused(t, hfpack(t, p.Dir, nil, append(bkArgs, "--verify", "sha256:"+strings.Repeat("0", 64))...), "verification failed")
+	if r := mustHfpack(t, p.Dir, nil, append(bkArgs, "--verify", d.DigestStr())...); strings.TrimSpace(r.stdout) != d.DigestStr() {
+		t.Errorf("--verify %s printed %q", d.DigestStr(), r.stdout)
+	}
+	lay := filepath.Join(t.TempDir(), "L")
+	mustHfpack(t, p.Dir, nil, "build", p.Manifest, "--output", "oci:"+lay+":embedded")
+	mustHfpack(t, p.Dir, nil, append(bkArgs, "--output", "oci:"+lay+":buildkit")...)
+	lp, err := layout.FromPath(lay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range im.Manifests {
+		names = append(names, m.Annotations["org.opencontainers.image.ref.name"])
+	}
+	if strings.Join(names, ",") != "embedded,,buildkit," {
+		t.Errorf("layout names %q, want each image with its SBOM: embedded,,buildkit,", names)
+	}
 }
 
 // unpackRef copies a pushed image with skopeo and unpacks it with umoci.

@@ -147,7 +147,7 @@ func TestSolveMatchesEmbeddedBuilder(t *testing.T) {
 	if diff := cmp.Diff(wantFS, gotFS); diff != "" {
 		t.Errorf("unpacked file trees (-embedded +buildkit):\n%s", diff)
 	}
-	for _, p := range []string{"/usr/bin/alpha", "/usr/lib/python3/dist-packages/alpha/cli.py",
+	for _, p := range []string{"/usr/local/bin/alpha", "/usr/lib/python3/dist-packages/alpha/cli.py",
 		"/opt/hfpack/model/model.safetensors", "/opt/hfpack/model/sub/config-link.json", builder.SidecarImagePath,
 		"/opt/hfpack/python/bin/python3"} {
 		if _, ok := gotFS[p]; !ok {

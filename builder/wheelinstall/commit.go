@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/hfpack/hfpack/builder/tree"
 )
@@ -19,7 +20,7 @@ func (in *installer) commit() (*Result, error) {
 	slices.Sort(dests)
 	for _, d := range dests {
 		if old, ok := in.t.Get(d); ok {
-			return nil, fmt.Errorf("%s: %w: %s is already a %s in the tree (another wheel installs it)", in.out[d].origin, tree.ErrConflict, d, old.Type)
+			return nil, fmt.Errorf("%s: %w: /%s is already a %s in the image, installed by %s; a wheel never replaces another's files", in.out[d].origin, tree.ErrConflict, d, old.Type, ownerOf(in.t, d))
 		}
 		for dir := path.Dir(d); dir != "."; dir = path.Dir(dir) {
 			if _, ok := in.out[dir]; ok {
@@ -30,7 +31,7 @@ func (in *installer) commit() (*Result, error) {
 			}
 		}
 	}
-	res := &Result{Name: in.name, Version: in.version, DistInfo: path.Join(in.libDir, in.distInfo)}
+	res := &Result{Name: in.name, Version: in.version, DistInfo: path.Join(in.libDir, in.distInfo), Unrecorded: in.unrecorded}
 	for _, d := range dests {
 		p := in.out[d]
 		e := tree.Entry{Path: d, Type: tree.File, Mode: p.Mode, Size: p.Size, SHA256: p.SHA256}
@@ -49,4 +50,34 @@ func (in *installer) commit() (*Result, error) {
 		res.Scripts = append(res.Scripts, Script{Name: ep.name, Path: path.Join(in.s.Scripts, ep.name), Module: ep.module, Attr: ep.attr, GUI: ep.gui})
 	}
 	return res, nil
+}
+
+// ownerOf names the distribution whose RECORD in t lists the layer path p,
+// or says that none does.
+func ownerOf(t *tree.Tree, p string) string {
+	for _, e := range t.Entries() {
+		if e.Type != tree.File || path.Base(e.Path) != "RECORD" || !strings.HasSuffix(path.Dir(e.Path), ".dist-info") {
+			continue
+		}
+		rc, err := e.Open()
+		if err != nil {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(rc, maxMetadata))
+		rc.Close()
+		if err != nil {
+			continue
+		}
+		rows, err := parseRECORD(string(b))
+		if err != nil {
+			continue
+		}
+		lib := path.Dir(path.Dir(e.Path))
+		for row := range rows {
+			if path.Join(lib, row) == p {
+				return "the wheel of " + strings.TrimSuffix(path.Base(path.Dir(e.Path)), ".dist-info")
+			}
+		}
+	}
+	return "a file that is not a wheel's"
 }

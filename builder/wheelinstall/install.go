@@ -113,16 +113,17 @@ type installer struct {
 	o     options
 	zr    *zip.Reader
 
-	members  []*zip.File // regular files, archive order
-	byName   map[string]*zip.File
-	distInfo string // "six-1.16.0.dist-info"
-	name     string
-	version  string
-	libDir   string
-	records  map[string]record
-	eps      []entryPoint        // as entry_points.txt lists them
-	scripts  []entryPoint        // the wrappers to write
-	out      map[string]*planned // by destination path
+	members    []*zip.File // regular files, archive order
+	byName     map[string]*zip.File
+	distInfo   string // "six-1.16.0.dist-info"
+	name       string
+	version    string
+	libDir     string
+	records    map[string]record
+	unrecorded []string            // members RECORD does not list
+	eps        []entryPoint        // as entry_points.txt lists them
+	scripts    []entryPoint        // the wrappers to write
+	out        map[string]*planned // by destination path
 }
 
 func (in *installer) run() error {

@@ -292,6 +292,10 @@ func TestStoredAndUnlistedMembers(t *testing.T) {
 	if !strings.Contains(record, "st/unlisted.py,"+recordHash("u = 1\n")+",6\n") {
 		t.Errorf("RECORD lacks the unlisted member:\n%s", record)
 	}
+	// ... and reported, for a warning naming the wheel and the files.
+	if !slices.Equal(res.Unrecorded, []string{"st/unlisted.py"}) {
+		t.Errorf("Result.Unrecorded = %q, want [st/unlisted.py]", res.Unrecorded)
+	}
 }
 
 func TestRecordQuoting(t *testing.T) {
@@ -447,6 +451,10 @@ func TestConflictLeavesTreeUnchanged(t *testing.T) {
 	_, err := Install(tr, pb, sb, testScheme)
 	if !errors.Is(err, tree.ErrConflict) || !strings.Contains(err.Error(), "shared/x.py") {
 		t.Errorf("installing a second wheel with the same file = %v, want tree.ErrConflict naming shared/x.py", err)
+	}
+	// Both wheels are named: the one being installed and the owner.
+	if err == nil || !strings.Contains(err.Error(), "b-1-py3-none-any.whl") || !strings.Contains(err.Error(), "the wheel of a-1") {
+		t.Errorf("conflict error %v does not name both wheels (b-1-py3-none-any.whl and a-1)", err)
 	}
 	if tr.Len() != n {
 		t.Errorf("failed Install changed the tree from %d to %d entries", n, tr.Len())

@@ -13,6 +13,10 @@ type Result struct {
 	Files []File
 	// Scripts lists the generated entry-point wrappers, sorted by Name.
 	Scripts []Script
+	// Unrecorded lists the wheel's members its RECORD does not list, in
+	// archive order: installed (as pip does), but worth a warning, since
+	// their contents were not vouched for by the wheel.
+	Unrecorded []string
 }
 
 // File is one installed file.

@@ -104,6 +104,9 @@ func (in *installer) plan(zf *zip.File, dest string, script bool) (*planned, err
 	}
 	usize := int64(zf.UncompressedSize64)
 	rec, listed := in.records[zf.Name]
+	if !listed {
+		in.unrecorded = append(in.unrecorded, zf.Name)
+	}
 	if listed && rec.size >= 0 && rec.size != usize {
 		return nil, fmt.Errorf("member %q: %w: RECORD says %d bytes, the archive holds %d", zf.Name, ErrInvalidWheel, rec.size, usize)
 	}

@@ -154,6 +154,15 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if f.emitLLB != "" {
 		return emitLLB(ctx, g, p, plan, f.emitLLB)
 	}
+	// Both builders run the same installer: a wheel that would replace a
+	// file of the image, or another wheel's, is refused before either.
+	warnings, err := builder.CheckWheels(ctx, plan, pr.BaseImage, c)
+	for _, w := range warnings {
+		g.ui.Warnf("%s", w)
+	}
+	if err != nil {
+		return err
+	}
 	if f.builder == builderBuildKit {
 		return buildWithBuildKit(ctx, g, p, pr, plan, f, targets, epoch)
 	}
