@@ -17,6 +17,7 @@ import (
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/tree"
 	"github.com/hfpack/hfpack/builder/wheelinstall"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // ErrReplacesImageFile reports a wheel file that would replace a file of
@@ -185,24 +186,10 @@ func layerEntries(ctx context.Context, l v1.Layer, c *cache.Cache) ([]layerEntry
 	return es, nil
 }
 
-// writeMemo records b at path through a temporary file; a failure only
-// costs reading the layer again next time.
+// writeMemo records b at path; a failure only costs reading the layer
+// again next time.
 func writeMemo(path string, b []byte) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if os.MkdirAll(filepath.Dir(path), 0o755) == nil {
+		_ = fsio.WriteFile(path, b, 0o644)
 	}
 }
