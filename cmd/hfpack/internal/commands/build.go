@@ -75,7 +75,7 @@ Google's keychain). With none, the image goes to oci:out/NAME beside the
 manifest. The digest is printed on stdout.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkBuildFlags(cmd.Flags(), f.builder); err != nil {
+			if err := checkBuildFlags(cmd.LocalFlags(), f.builder); err != nil {
 				return err
 			}
 			return runBuild(cmd.Context(), g, f, manifestArg(args))

@@ -43,14 +43,16 @@ var (
 )
 
 // checkBuildFlags refuses the flags the chosen builder does not honour
-// and combinations where one flag would be ignored.
+// and combinations where one flag would be ignored. fs is the build
+// command's own flags (LocalFlags: --json and --quiet are every
+// command's).
 func checkBuildFlags(fs *pflag.FlagSet, builder string) error {
 	if builder != builderEmbedded && builder != builderBuildKit {
 		return usageError{fmt.Errorf("--builder %q: want embedded or buildkit", builder)}
 	}
 	var err error
-	fs.Visit(func(f *pflag.Flag) {
-		if err == nil && !slices.Contains(buildFlagBuilders[f.Name], builder) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err == nil && f.Changed && !slices.Contains(buildFlagBuilders[f.Name], builder) {
 			err = usageError{fmt.Errorf("--%s does not work with --builder %s: %s", f.Name, builder, buildFlagWhy[f.Name])}
 		}
 	})

@@ -32,7 +32,7 @@ func TestEveryBuildFlagIsDecidedForEachBuilder(t *testing.T) {
 	var build *pflag.FlagSet
 	for _, c := range New(nil, nil).Commands() {
 		if c.Name() == "build" {
-			build = c.Flags()
+			build = c.LocalFlags() // --json and --quiet are every command's
 		}
 	}
 	var flags []string
@@ -46,6 +46,10 @@ func TestEveryBuildFlagIsDecidedForEachBuilder(t *testing.T) {
 		}
 	})
 	missing := filepath.Join(dir, "missing", "hfpack.toml")
+	// Global flags are not the builder's business.
+	if code, _, stderr := run(t, "build", missing, "--json", "--quiet", "--builder", builderBuildKit); code == ExitUsage {
+		t.Errorf("build --json --quiet --builder buildkit: exit %d: %s", code, stderr)
+	}
 	for _, b := range []string{builderEmbedded, builderBuildKit} {
 		for _, name := range flags {
 			val := samples[name]
