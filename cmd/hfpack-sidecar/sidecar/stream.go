@@ -356,10 +356,13 @@ func (s *Sidecar) serveGeneration(w http.ResponseWriter, r *http.Request, req ge
 		raw, err = st.Next(ctx)
 	}
 	if err != io.EOF {
-		if r.Context().Err() == nil {
-			sse.error(s.streamErrorMessage(err))
+		if r.Context().Err() != nil {
+			s.log.Debug("client left mid-stream; generation cancelled")
+			return statusClientClosed
 		}
-		s.log.Warn("generation failed mid-stream", "error", err.Error())
+		msg := s.streamErrorMessage(err)
+		sse.error(msg)
+		s.log.Warn("generation failed mid-stream", "error", msg)
 		return http.StatusOK
 	}
 	sse.end(ans.finishReason())
