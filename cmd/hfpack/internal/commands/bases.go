@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 func newBases(g *globals) *cobra.Command {
@@ -21,7 +21,7 @@ the manifest's accelerator.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				cat, err := project.LoadCatalog("")
+				cat, err := pipeline.LoadCatalog("")
 				if err != nil {
 					return err
 				}
@@ -30,7 +30,7 @@ the manifest's accelerator.`,
 				}
 				return cat.WriteTable(g.ui.Out)
 			}
-			p, err := project.Open(args[0])
+			p, err := pipeline.Open(args[0])
 			if err != nil {
 				return err
 			}

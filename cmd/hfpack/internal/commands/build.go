@@ -17,9 +17,9 @@ import (
 	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/publish"
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/internal/fsio"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // BuildResult is what `hfpack build --json` prints.
@@ -112,7 +112,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 			return err // a usage error, before the build
 		}
 	}
-	p, err := project.Open(manifestPath)
+	p, err := pipeline.Open(manifestPath)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if len(targets) == 0 && !f.plan && f.verify == "" {
 		targets = []publish.Target{{Kind: publish.OCI, Path: filepath.Join(p.Manifest.Dir, "out", p.Manifest.Name)}}
 	}
-	pr, err := p.Prepare(ctx, project.BuildOptions{
+	pr, err := p.Prepare(ctx, pipeline.BuildOptions{
 		CacheDir: f.cacheDir,
 		Sidecar:  f.sidecar,
 		Version:  ReadVersion().Version,
@@ -191,7 +191,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 
 // publishAll writes img, with its SBOM unless sbom is false, to every
 // target and records them in res. Both builders end here.
-func publishAll(ctx context.Context, g *globals, p *project.Project, img v1.Image, targets []publish.Target, sbom bool, epoch int64, res *BuildResult) error {
+func publishAll(ctx context.Context, g *globals, p *pipeline.Project, img v1.Image, targets []publish.Target, sbom bool, epoch int64, res *BuildResult) error {
 	digest, err := img.Digest()
 	if err != nil {
 		return err

@@ -14,9 +14,9 @@ import (
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/builder/llb"
 	"github.com/hfpack/hfpack/builder/publish"
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/leftover"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // Builders `hfpack build --builder` accepts.
@@ -27,7 +27,7 @@ const (
 
 // wheelURLs maps each planned wheel to its URL in the lock, so a BuildKit
 // daemon downloads it itself (checked against the same sha256).
-func wheelURLs(p *project.Project) func(builder.WheelRef) string {
+func wheelURLs(p *pipeline.Project) func(builder.WheelRef) string {
 	urls := map[string]string{}
 	for _, pkg := range p.Lock.Packages {
 		for _, w := range pkg.Wheels {
@@ -39,7 +39,7 @@ func wheelURLs(p *project.Project) func(builder.WheelRef) string {
 
 // emitLLB writes the plan's LLB definition to path ("-" for stdout) and
 // reports its digest.
-func emitLLB(ctx context.Context, g *globals, p *project.Project, plan *builder.Plan, path string) error {
+func emitLLB(ctx context.Context, g *globals, p *pipeline.Project, plan *builder.Plan, path string) error {
 	w := g.ui.Out
 	if path != "-" {
 		f, err := fsio.Create(path, 0o644)
@@ -74,7 +74,7 @@ func emitLLB(ctx context.Context, g *globals, p *project.Project, plan *builder.
 // directory, so layouts keep their other images and get the SBOM; a push
 // goes by digest from the daemon, then the SBOM and the tag follow from
 // here; docker archives come from the daemon.
-func buildWithBuildKit(ctx context.Context, g *globals, p *project.Project, pr *project.Prepared, plan *builder.Plan, f *buildFlags, targets []publish.Target, epoch int64) error {
+func buildWithBuildKit(ctx context.Context, g *globals, p *pipeline.Project, pr *pipeline.Prepared, plan *builder.Plan, f *buildFlags, targets []publish.Target, epoch int64) error {
 	if f.bkAddr == "" {
 		return usageError{fmt.Errorf("--builder buildkit needs --buildkit-addr (e.g. unix:///run/buildkit/buildkitd.sock or tcp://HOST:1234)")}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/builder/sbom"
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // SBOMResult describes the SBOM attached to the image.
@@ -20,7 +20,7 @@ type SBOMResult struct {
 
 // sbomArtifact builds the CycloneDX SBOM of the locked packages as an OCI
 // artifact referring to img. It is as deterministic as the image.
-func sbomArtifact(p *project.Project, img v1.Image, epoch int64) (v1.Image, *SBOMResult, error) {
+func sbomArtifact(p *pipeline.Project, img v1.Image, epoch int64) (v1.Image, *SBOMResult, error) {
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, nil, err

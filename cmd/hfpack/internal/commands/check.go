@@ -11,9 +11,9 @@ import (
 
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/manifest"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // CheckReport is what `hfpack check` found; `--json` prints it.
@@ -70,13 +70,13 @@ writing a byte, with the same message.`,
 }
 
 func runCheck(ctx context.Context, u *ui.UI, path, cacheDir string) (*CheckReport, error) {
-	p, err := project.Open(path)
+	p, err := pipeline.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	p.ModelProgress = modelProgress(u, p)
 	m := p.Manifest
-	pf, err := p.Preflight(ctx, project.PreflightOptions{CacheDir: cacheDir, Offline: true})
+	pf, err := p.Preflight(ctx, pipeline.PreflightOptions{CacheDir: cacheDir, Offline: true})
 	if err != nil {
 		return nil, err
 	}

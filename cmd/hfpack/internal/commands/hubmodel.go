@@ -3,21 +3,21 @@ package commands
 import (
 	"fmt"
 
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // modelProgress reports the download of a Hub model's files: a bar on a
 // terminal, plain lines otherwise.
-func modelProgress(u *ui.UI, p *project.Project) func(total int64) hub.Progress {
+func modelProgress(u *ui.UI, p *pipeline.Project) func(total int64) hub.Progress {
 	return func(total int64) hub.Progress {
 		return u.NewProgress("downloading "+p.Manifest.Model.Source, total, true)
 	}
 }
 
 // hubNote is "hf://ORG/NAME@COMMIT12: " for a Hub model, "" otherwise.
-func hubNote(p *project.Project) string {
+func hubNote(p *pipeline.Project) string {
 	if p.Lock == nil || p.Lock.HFPack == nil || p.Lock.HFPack.Model == nil {
 		return ""
 	}

@@ -8,11 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/index"
 	"github.com/hfpack/hfpack/lockfile/pylock"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // LockReport is what `hfpack lock` did; `--json` prints it.
@@ -70,7 +70,7 @@ from the one pinned. check and build run the same verification.`,
 			if f.check && (f.upgrade || len(f.packages) > 0 || f.upgradeModel) {
 				return usageError{errors.New("--check resolves nothing: it cannot be combined with --upgrade, --upgrade-package or --upgrade-model")}
 			}
-			p, err := project.Open(manifestArg(args))
+			p, err := pipeline.Open(manifestArg(args))
 			if err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ from the one pinned. check and build run the same verification.`,
 	return cmd
 }
 
-func runLockCheck(g *globals, p *project.Project) error {
+func runLockCheck(g *globals, p *pipeline.Project) error {
 	if err := p.CheckLock(); err != nil {
 		return err
 	}
@@ -108,11 +108,11 @@ func runLockCheck(g *globals, p *project.Project) error {
 	})
 }
 
-func runLock(cmd *cobra.Command, g *globals, p *project.Project, f *lockFlags) error {
+func runLock(cmd *cobra.Command, g *globals, p *pipeline.Project, f *lockFlags) error {
 	target := p.Target()
 	m := p.Manifest
 	g.ui.Infof("Resolving %s of %s for %s from %s", plural(len(m.Python.Requirements), "requirement"), m.File, target, index.Redact(m.Python.IndexURL))
-	hasher, err := project.FileHasher(f.cacheDir)
+	hasher, err := pipeline.FileHasher(f.cacheDir)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ type projectProgress struct {
 	mu   sync.Mutex
 }
 
-func newProjectProgress(u *ui.UI, p *project.Project) *projectProgress {
+func newProjectProgress(u *ui.UI, p *pipeline.Project) *projectProgress {
 	total := int64(-1)
 	if p.Lock != nil && len(p.Lock.Packages) > 0 {
 		total = int64(len(p.Lock.Packages))

@@ -8,10 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hfpack/hfpack/cmd/hfpack/internal/project"
 	"github.com/hfpack/hfpack/cmd/hfpack/internal/ui"
 	"github.com/hfpack/hfpack/internal/redact"
 	"github.com/hfpack/hfpack/manifest"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // Exit codes, documented in the README for CI pipelines.
@@ -122,5 +122,5 @@ func manifestArg(args []string) string {
 
 // loadManifest loads and validates the manifest named by args.
 func loadManifest(args []string) (*manifest.Manifest, error) {
-	return project.LoadManifest(manifestArg(args))
+	return pipeline.LoadManifest(manifestArg(args))
 }

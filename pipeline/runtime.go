@@ -1,4 +1,4 @@
-package project
+package pipeline
 
 import (
 	"archive/tar"

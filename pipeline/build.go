@@ -1,4 +1,4 @@
-package project
+package pipeline
 
 import (
 	"context"
@@ -70,9 +70,11 @@ func CacheRoot(dir string) (string, error) {
 	return cache.DefaultDir()
 }
 
-// Prepare runs Preflight (every check a build makes before writing a byte),
-// downloads the locked wheels and the Python runtime into the cache and
-// returns the builder's inputs. Nothing here writes outside the cache.
+// Prepare runs Preflight (every check a build makes before writing a byte:
+// lock, base selection, model pin, wheels, imports), then turns its result
+// into the builder's inputs: app files, sidecar, base, Python runtime and
+// the digests the image is labelled with. Nothing here writes outside the
+// cache.
 func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error) {
 	logf := o.Logf
 	if logf == nil {
@@ -82,9 +84,9 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 	if err != nil {
 		return nil, err
 	}
-	m, sel, root, wheels := p.Manifest, pf.Selection, pf.CacheRoot, pf.Wheels
-	pr := &Prepared{Selection: sel, Model: pf.Model, Imports: pf.Imports, Warnings: pf.Warnings}
-	app, err := p.appFiles(root, sel, pr)
+	sel, root := pf.Selection, pf.CacheRoot
+	pr := &Prepared{Selection: sel, Model: pf.Model, Imports: pf.Imports, Warnings: pf.Warnings, BuildCache: buildCacheDir(root)}
+	app, err := p.AppFiles(root, sel, pf.Imports)
 	if err != nil {
 		return nil, err
 	}
@@ -93,58 +95,64 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 			return nil, err
 		}
 	}
-	base, digest, err := p.baseInput(sel)
+	base, err := p.Base(sel)
 	if err != nil {
 		return nil, err
 	}
-	if img, ok := base.(v1.Image); ok {
-		pr.BaseImage = img
-	}
-	lockBytes, err := os.ReadFile(p.LockPath)
+	pr.BaseImage = base.Image
+	manifestDigest, lockDigest, err := p.digests()
 	if err != nil {
-		return nil, fmt.Errorf("reading lock: %w", err)
+		return nil, err
 	}
-	manifestBytes, err := os.ReadFile(m.File)
+	runtime, err := Runtime(ctx, root, sel, logf)
 	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
-	}
-	env := make([]string, 0, len(sel.Env))
-	for _, e := range sel.Env {
-		env = append(env, e.Name+"="+e.Value)
-	}
-	var runtime *builder.Runtime
-	if rt := sel.Runtime; rt != nil {
-		dir, err := FetchRuntime(ctx, root, rt, nil)
-		if err != nil {
-			return nil, err
-		}
-		logf("python runtime %s", rt.Version)
-		runtime = &builder.Runtime{Dir: dir, Prefix: rt.Prefix, URL: rt.URL, SHA256: rt.SHA256, Catalog: rt.Catalog}
+		return nil, err
 	}
 	pr.Inputs = builder.Inputs{
-		Runtime: runtime,
-		Name:    m.Name,
-		Base: builder.BaseInput{
-			Ref:          sel.Base.Ref,
-			Digest:       digest,
-			Pull:         sel.Base.Mirror,
-			Catalog:      sel.Base.Catalog,
-			Env:          env,
-			GPU:          m.Accelerator.GPU(),
-			Python:       sel.PythonPath,
-			SitePackages: SitePackages(sel.PythonPath, sel.Python),
-		},
-		Wheels:          wheels,
+		Runtime:         runtime,
+		Name:            p.Manifest.Name,
+		Base:            base.Input,
+		Wheels:          pf.Wheels,
 		ModelDir:        p.ModelDir(),
 		AppFiles:        app,
 		SidecarPath:     o.Sidecar,
-		ManifestDigest:  digestOf(manifestBytes),
-		LockDigest:      digestOf(lockBytes),
+		ManifestDigest:  manifestDigest,
+		LockDigest:      lockDigest,
 		Version:         o.Version,
 		SourceDateEpoch: pf.SourceDateEpoch,
 	}
-	pr.BuildCache = buildCacheDir(root)
 	return pr, nil
+}
+
+// digests are the sha256 of the manifest and the lock, as the image's
+// labels record them.
+func (p *Project) digests() (manifest, lock string, err error) {
+	lockBytes, err := os.ReadFile(p.LockPath)
+	if err != nil {
+		return "", "", fmt.Errorf("reading lock: %w", err)
+	}
+	manifestBytes, err := os.ReadFile(p.Manifest.File)
+	if err != nil {
+		return "", "", fmt.Errorf("reading manifest: %w", err)
+	}
+	return digestOf(manifestBytes), digestOf(lockBytes), nil
+}
+
+// Runtime fetches the relocatable Python the selection adds to its base
+// into the cache under root; nil when the base has its own.
+func Runtime(ctx context.Context, root string, sel baseimages.Selection, logf func(string, ...any)) (*builder.Runtime, error) {
+	rt := sel.Runtime
+	if rt == nil {
+		return nil, nil
+	}
+	dir, err := FetchRuntime(ctx, root, rt, nil)
+	if err != nil {
+		return nil, err
+	}
+	if logf != nil {
+		logf("python runtime %s", rt.Version)
+	}
+	return &builder.Runtime{Dir: dir, Prefix: rt.Prefix, URL: rt.URL, SHA256: rt.SHA256, Catalog: rt.Catalog}, nil
 }
 
 // SourceDateEpoch reads SOURCE_DATE_EPOCH; unset means 0, the Unix epoch.
@@ -280,9 +288,10 @@ func (p *Project) CheckImports(wheels []builder.Wheel, root string) (*imports.Re
 	return res, res.Err()
 }
 
-// appFiles lists the worker, the handler with the local modules the
-// preflight's import check found, and the sidecar config.
-func (p *Project) appFiles(root string, sel baseimages.Selection, pr *Prepared) ([]builder.File, error) {
+// AppFiles lists the worker, the handler with the local modules the
+// preflight's import check found (res), and the sidecar config, staging
+// generated files under root.
+func (p *Project) AppFiles(root string, sel baseimages.Selection, res *imports.Result) ([]builder.File, error) {
 	m := p.Manifest
 	stage := filepath.Join(root, "staging")
 	var files []builder.File
@@ -297,17 +306,36 @@ func (p *Project) appFiles(root string, sel baseimages.Selection, pr *Prepared) 
 	files = append(files, builder.File{Path: path.Join(WorkerDir, templates.WorkerScript), Source: src, Mode: 0o644})
 	handler := ""
 	if h := m.HandlerPath(); h != "" {
-		res := pr.Imports
+		if res == nil {
+			return nil, fmt.Errorf("handler %s: no import analysis (run Preflight first)", h)
+		}
 		dir := filepath.Dir(h)
 		for _, rel := range res.Files {
 			files = append(files, builder.File{Path: path.Join(WorkerDir, rel), Source: filepath.Join(dir, filepath.FromSlash(rel)), Mode: 0o644})
 		}
 		handler = filepath.Base(h)
 	}
-	cfg := imagespec.Config{
+	cfg := p.SidecarConfig(sel, handler)
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if src, err = stageFile(stage, append(b, '\n')); err != nil {
+		return nil, err
+	}
+	files = append(files, builder.File{Path: SidecarConfig, Source: src, Mode: 0o644})
+	return files, nil
+}
+
+// SidecarConfig is the sidecar's configuration in the image: the in-image
+// paths, the selection's interpreter, the handler module (a file name in
+// the worker directory; "" for the default handler) and [serving].
+func (p *Project) SidecarConfig(sel baseimages.Selection, handler string) imagespec.Config {
+	m := p.Manifest
+	return imagespec.Config{
 		Python:          sel.PythonPath,
 		WorkerDir:       WorkerDir,
-		ModelDir:        builder.ModelImagePath,
+		ModelDir:        imagespec.ModelDir,
 		Handler:         handler,
 		Task:            m.Model.Task,
 		MaxBatchSize:    m.Serving.MaxBatchSize,
@@ -318,15 +346,6 @@ func (p *Project) appFiles(root string, sel baseimages.Selection, pr *Prepared) 
 		MaxConcurrentStreams: m.Serving.MaxConcurrentStreams,
 		StreamTimeout:        imagespec.Duration(m.Serving.StreamTimeout.Duration),
 	}
-	b, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if src, err = stageFile(stage, append(b, '\n')); err != nil {
-		return nil, err
-	}
-	files = append(files, builder.File{Path: SidecarConfig, Source: src, Mode: 0o644})
-	return files, nil
 }
 
 // stageFile stores generated bytes under dir by content hash and returns the
@@ -343,28 +362,51 @@ func stageFile(dir string, b []byte) (string, error) {
 	return p, fsio.WriteFile(p, b, 0o644)
 }
 
-// baseInput returns what the builder needs to find the base: a local
-// layout is opened here (its path is machine-specific and stays out of the
-// image), a registry base is left to the builder.
-func (p *Project) baseInput(sel baseimages.Selection) (any, string, error) {
-	ref := sel.Base.Ref
-	lr, ok := imagespec.ParseLayoutRef(ref)
-	if !ok {
-		return nil, sel.Base.Digest, nil
+// Base is the selected base as the builder takes it.
+type Base struct {
+	Input builder.BaseInput
+	// Image is the base read from a local OCI layout; nil for a registry
+	// base, which the builder resolves itself.
+	Image v1.Image
+}
+
+// Base returns what the builder needs to find the selected base and build
+// on it: a local layout is opened here (its path is machine-specific and
+// stays out of the image), a registry base is left to the builder.
+func (p *Project) Base(sel baseimages.Selection) (Base, error) {
+	m := p.Manifest
+	env := make([]string, 0, len(sel.Env))
+	for _, e := range sel.Env {
+		env = append(env, e.Name+"="+e.Value)
 	}
-	lr = lr.In(p.Manifest.Dir)
+	b := Base{Input: builder.BaseInput{
+		Ref:          sel.Base.Ref,
+		Digest:       sel.Base.Digest,
+		Pull:         sel.Base.Mirror,
+		Catalog:      sel.Base.Catalog,
+		Env:          env,
+		GPU:          m.Accelerator.GPU(),
+		Python:       sel.PythonPath,
+		SitePackages: SitePackages(sel.PythonPath, sel.Python),
+	}}
+	lr, ok := imagespec.ParseLayoutRef(sel.Base.Ref)
+	if !ok {
+		return b, nil
+	}
+	lr = lr.In(m.Dir)
 	img, err := LayoutImage(lr.Dir, lr.Digest)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("base %s: %w (the demo builds it: make demo)", ref, err)
+			return Base{}, fmt.Errorf("base %s: %w (the demo builds it: make demo)", sel.Base.Ref, err)
 		}
-		return nil, "", err
+		return Base{}, err
 	}
 	d, err := img.Digest()
 	if err != nil {
-		return nil, "", err
+		return Base{}, err
 	}
-	return img, d.String(), nil
+	b.Input.Digest, b.Image = d.String(), img
+	return b, nil
 }
 
 // FindSidecar locates the linux hfpack-sidecar binary: $HFPACK_SIDECAR,
