@@ -50,6 +50,14 @@ _MAX_FRAME = 256 << 20
 GENERATIVE_TASKS = ("text-generation", "text2text-generation")
 
 
+def _content(message):
+    """The text of a chat message whose content is a string or a list of parts."""
+    content = message.get("content") or ""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
 class DefaultHandler:
     """Serves a Hugging Face model with transformers.pipeline."""
 
@@ -93,7 +101,10 @@ class DefaultHandler:
         tokenizer, model = state.tokenizer, state.model
         params = dict(parameters or {})
         if isinstance(instance, dict) and "messages" in instance:
-            prompt = tokenizer.apply_chat_template(instance["messages"], tokenize=False, add_generation_prompt=True)
+            if getattr(tokenizer, "chat_template", None):
+                prompt = tokenizer.apply_chat_template(instance["messages"], tokenize=False, add_generation_prompt=True)
+            else:  # no chat template (most text2text models): the contents, one per line
+                prompt = "\n".join(_content(m) for m in instance["messages"])
         elif isinstance(instance, dict) and "prompt" in instance:
             prompt = instance["prompt"]
         elif isinstance(instance, str):

@@ -77,6 +77,7 @@ class _Encoding(dict):
         return self
 
 class _Tokenizer:
+    chat_template = None if os.environ.get("FAKE_NO_TEMPLATE") else "{{ fake }}"
     def apply_chat_template(self, messages, tokenize=True, add_generation_prompt=False):
         assert tokenize is False and add_generation_prompt is True
         return " ".join("<%s> %s" % (m["role"], m["content"]) for m in messages) + " <assistant>"
@@ -216,9 +217,9 @@ func TestDefaultHandlerStopsGeneratingWhenClientLeaves(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Handler = ""
 	cfg.Task = "text2text-generation"
-	h := startReady(t, cfg, sidecar.WithWorkerEnv("PYTHONPATH="+lib, "FAKE_TOKEN_SECONDS=0.01"))
+	h := startReady(t, cfg, sidecar.WithWorkerEnv("PYTHONPATH="+lib, "FAKE_TOKEN_SECONDS=0.01", "FAKE_NO_TEMPLATE=1"))
 	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := h.openStream(ctx, "/v1/chat/completions", `{"messages":[{"role":"user","content":"x"}],"max_tokens":100000,"stream":true}`)
+	resp, err := h.openStream(ctx, "/v1/chat/completions", `{"messages":[{"role":"system","content":"x"},{"role":"user","content":[{"type":"text","text":"y"}]}],"max_tokens":100000,"stream":true}`)
 	must(t, err)
 	if _, err := (sseReader{bufio.NewReader(resp.Body)}).next(); err != nil {
 		t.Fatal(err)
@@ -240,6 +241,10 @@ func TestDefaultHandlerStopsGeneratingWhenClientLeaves(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	waitMetric(t, h, "hfpack_generations_running", 0)
+	// Without a chat template, the prompt is the messages' contents, one per line.
+	if c := calls(t, cfg.ModelDir); len(c) < 2 || c[1]["generate"].(map[string]any)["prompt"] != "x\ny" {
+		t.Errorf("calls = %v, want the prompt \"x\\ny\"", c)
+	}
 }
 
 func TestDefaultHandlerOffersGenerateOnlyForGenerativeTasks(t *testing.T) {
