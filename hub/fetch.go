@@ -202,6 +202,11 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 		i int
 	}
 	var jobs []job
+	defer func() {
+		for _, d := range todo {
+			d.close()
+		}
+	}()
 	for _, d := range todo {
 		have, err := d.open(chunk, fresh)
 		if err != nil {
@@ -214,11 +219,6 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 			}
 		}
 	}
-	defer func() {
-		for _, d := range todo {
-			d.close()
-		}
-	}()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, d := range todo {
 		g.Go(func() error { return d.hash(gctx) })
