@@ -69,13 +69,15 @@ func HubToken(env string) string {
 }
 
 // HubModelMatches reports whether a lock's [tool.hfpack.model] was resolved
-// from the manifest's current model.source, revision and selection.
+// from the manifest's current model.source, revision and selection
+// (include, exclude, and trust-remote-code, which selects *.py files).
 func HubModelMatches(m *manifest.Manifest, locked *pylock.HubModel) bool {
 	if m.Model.Source == "" || locked == nil {
 		return m.Model.Source == "" && locked == nil
 	}
 	return locked.Source == m.Model.Source && locked.Revision == m.Model.Revision &&
-		sameSet(locked.Include, m.Model.Include) && sameSet(locked.Exclude, m.Model.Exclude)
+		sameSet(locked.Include, m.Model.Include) && sameSet(locked.Exclude, m.Model.Exclude) &&
+		locked.TrustRemoteCode == m.Model.TrustRemoteCode
 }
 
 func sameSet(a, b []string) bool {
@@ -114,7 +116,7 @@ func lockHubModel(ctx context.Context, m *manifest.Manifest, prev *pylock.Lock, 
 		return nil, nil, fmt.Errorf("locking model %s: %w", m.Model.Source, err)
 	}
 	hm := &pylock.HubModel{Source: m.Model.Source, Revision: m.Model.Revision, Commit: snap.Commit,
-		Include: slices.Clone(m.Model.Include), Exclude: slices.Clone(m.Model.Exclude)}
+		Include: slices.Clone(m.Model.Include), Exclude: slices.Clone(m.Model.Exclude), TrustRemoteCode: m.Model.TrustRemoteCode}
 	files := make([]pylock.ModelFile, len(snap.Files))
 	for i, f := range snap.Files {
 		files[i] = pylock.ModelFile(f)

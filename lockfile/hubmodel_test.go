@@ -94,6 +94,11 @@ func TestLockPinsHubModel(t *testing.T) {
 	if !lockfile.HubModelMatches(m, up.HFPack.Model) {
 		t.Error("the upgraded lock does not match its manifest")
 	}
+	m.Model.TrustRemoteCode = true
+	if lockfile.HubModelMatches(m, up.HFPack.Model) {
+		t.Error("a lock without the *.py files matches a manifest that trusts remote code")
+	}
+	m.Model.TrustRemoteCode = false
 	m.Model.Revision = "v2"
 	if lockfile.HubModelMatches(m, up.HFPack.Model) {
 		t.Error("a lock of revision main matches a manifest asking for v2")

@@ -10,13 +10,13 @@ import (
 func TestHubModelRoundTrip(t *testing.T) {
 	l := sample()
 	l.HFPack.Model = &HubModel{Source: "hf://acme/tiny", Revision: "main", Commit: strings.Repeat("0a", 20),
-		Include: []string{"onnx/", "*.onnx"}, Exclude: []string{"*.h5"}}
+		Include: []string{"onnx/", "*.onnx"}, Exclude: []string{"*.h5"}, TrustRemoteCode: true}
 	b, err := Marshal(l)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"\n[tool.hfpack.model]\nsource = \"hf://acme/tiny\"\nrevision = \"main\"\ncommit = \"" + strings.Repeat("0a", 20) + "\"\ninclude = [\"*.onnx\", \"onnx/\"]\nexclude = [\"*.h5\"]\n",
+		"\n[tool.hfpack.model]\nsource = \"hf://acme/tiny\"\nrevision = \"main\"\ncommit = \"" + strings.Repeat("0a", 20) + "\"\ninclude = [\"*.onnx\", \"onnx/\"]\nexclude = [\"*.h5\"]\ntrust-remote-code = true\n",
 		"\n[[tool.hfpack.model-files]]\npath = \"config.json\"",
 	} {
 		if !strings.Contains(string(b), want) {

@@ -103,6 +103,9 @@ type HubModel struct {
 	// Include and Exclude are the manifest's selection the files came from.
 	Include []string
 	Exclude []string
+	// TrustRemoteCode records that the selection took the repository's *.py
+	// files (the manifest's model.trust-remote-code).
+	TrustRemoteCode bool
 }
 
 // ModelFile is one [[tool.hfpack.model-files]] entry.

@@ -66,6 +66,7 @@ type rawHFPack struct {
 		Commit   string   `toml:"commit"`
 		Include  []string `toml:"include"`
 		Exclude  []string `toml:"exclude"`
+		Remote   bool     `toml:"trust-remote-code"`
 	} `toml:"model"`
 	ModelFiles []struct {
 		Path   string `toml:"path"`
@@ -146,7 +147,7 @@ func Unmarshal(data []byte) (*Lock, error) {
 		}
 		h := &HFPack{RequirementsDigest: rh.RequirementsDigest, Python: rh.Python, Platform: rh.Platform, Glibc: rh.Glibc}
 		if rm := rh.Model; rm != nil {
-			h.Model = &HubModel{Source: rm.Source, Revision: rm.Revision, Commit: rm.Commit, Include: rm.Include, Exclude: rm.Exclude}
+			h.Model = &HubModel{Source: rm.Source, Revision: rm.Revision, Commit: rm.Commit, Include: rm.Include, Exclude: rm.Exclude, TrustRemoteCode: rm.Remote}
 		}
 		for _, f := range rh.ModelFiles {
 			h.ModelFiles = append(h.ModelFiles, ModelFile(f))

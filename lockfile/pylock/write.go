@@ -103,6 +103,9 @@ func (w *writer) tool(h *HFPack) {
 		if len(m.Exclude) > 0 {
 			w.kv("exclude", stringArray(m.Exclude))
 		}
+		if m.TrustRemoteCode {
+			w.kv("trust-remote-code", "true")
+		}
 	}
 	files := slices.Clone(h.ModelFiles)
 	slices.SortStableFunc(files, func(a, b ModelFile) int { return strings.Compare(a.Path, b.Path) })
