@@ -18,7 +18,15 @@ func (in *installer) commit() (*Result, error) {
 		dests = append(dests, p)
 	}
 	slices.Sort(dests)
+	same := map[string]bool{}
 	for _, d := range dests {
+		if old, ok := in.t.Get(d); ok && sameFile(old, in.out[d]) {
+			// Namespace packages: NVIDIA's CUDA wheels all ship the same
+			// empty nvidia/__init__.py. Identical bytes install once, as
+			// pip and uv leave them; different bytes are still refused.
+			same[d] = true
+			continue
+		}
 		if old, ok := in.t.Get(d); ok {
 			return nil, fmt.Errorf("%s: %w: /%s is already a %s in the image, installed by %s; a wheel never replaces another's files", in.out[d].origin, tree.ErrConflict, d, old.Type, ownerOf(in.t, d))
 		}
@@ -34,6 +42,10 @@ func (in *installer) commit() (*Result, error) {
 	res := &Result{Name: in.name, Version: in.version, DistInfo: path.Join(in.libDir, in.distInfo), Unrecorded: in.unrecorded}
 	for _, d := range dests {
 		p := in.out[d]
+		if same[d] {
+			res.Files = append(res.Files, p.File)
+			continue
+		}
 		e := tree.Entry{Path: d, Type: tree.File, Mode: p.Mode, Size: p.Size, SHA256: p.SHA256}
 		if p.src != nil {
 			e.Open = p.src.open
@@ -80,4 +92,10 @@ func ownerOf(t *tree.Tree, p string) string {
 		}
 	}
 	return "a file that is not a wheel's"
+}
+
+// sameFile reports whether the tree already holds exactly the planned file:
+// same bytes (by the sha256 both wheels' RECORDs give) and mode.
+func sameFile(old tree.Entry, p *planned) bool {
+	return old.Type == tree.File && old.SHA256 != "" && old.SHA256 == p.SHA256 && old.Size == p.Size && old.Mode == p.Mode
 }

@@ -622,3 +622,29 @@ func TestParseRECORD(t *testing.T) {
 		}
 	}
 }
+
+// NVIDIA's CUDA wheels each ship the same empty nvidia/__init__.py: a file
+// two wheels install with identical bytes installs once, and both wheels'
+// RECORDs list it.
+func TestIdenticalSharedFileInstallsOnce(t *testing.T) {
+	dir := t.TempDir()
+	a := wheelSpec{name: "nvidia_a", version: "1", purelib: true, files: []member{{name: "nvidia/__init__.py", data: ""}, {name: "nvidia/a/lib.so", data: "a"}}}
+	b := wheelSpec{name: "nvidia_b", version: "1", purelib: true, files: []member{{name: "nvidia/__init__.py", data: ""}, {name: "nvidia/b/lib.so", data: "b"}}}
+	tr := tree.New()
+	pa, sa := a.write(t, dir)
+	if _, err := Install(tr, pa, sa, testScheme); err != nil {
+		t.Fatal(err)
+	}
+	pb, sb := b.write(t, dir)
+	res, err := Install(tr, pb, sb, testScheme)
+	if err != nil {
+		t.Fatalf("installing a second wheel with an identical shared file: %v", err)
+	}
+	found := false
+	for _, f := range res.Files {
+		found = found || strings.HasSuffix(f.Path, "nvidia/__init__.py")
+	}
+	if !found {
+		t.Errorf("the second wheel's files %v do not list nvidia/__init__.py", res.Files)
+	}
+}
