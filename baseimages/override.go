@@ -1,7 +1,9 @@
 package baseimages
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hfpack/hfpack/imagespec"
@@ -85,10 +87,23 @@ func (s *selector) override(needs wheelNeeds) {
 		s.driver(s.need.version)
 	}
 
+	det := cfg.Detected
+	if det == nil {
+		det = &Detected{}
+	}
 	im.OS, im.OSVersion, im.Glibc = overrideOS(im, cfg.Labels)
 	switch {
+	case cfg.Labels[LabelGlibc] != "":
+		s.reason("the base's glibc %s comes from its %s label", im.Glibc, LabelGlibc)
+	case det.Glibc != "":
+		im.OS, im.OSVersion, im.Glibc = det.OS, det.OSVersion, det.Glibc
+		s.reason("the base's glibc %s comes from its own files (%s)", im.Glibc, strings.Join(filterEvidence(det.Evidence, "glibc"), "; "))
+	case im.Glibc != "":
+		s.reason("the base's glibc %s is guessed from its tag or labels (%s %s)", im.Glibc, im.OS, im.OSVersion)
+	}
+	switch {
 	case im.Glibc == "":
-		s.reason("the base's glibc could not be checked (no %s label, no Debian/Ubuntu version in its labels or tag)", LabelGlibc)
+		s.reason("the base's glibc could not be checked (no %s label, no /etc/os-release of a known Debian/Ubuntu release in its layers, nor one in its tag)", LabelGlibc)
 	case needs.glibc != "" && compareGlibc(im.Glibc, needs.glibc) < 0:
 		s.fail(&GlibcError{Wheel: needs.glibcWheel, Needs: needs.glibc, Base: im.Ref, Has: im.Glibc})
 	default:
@@ -96,8 +111,25 @@ func (s *selector) override(needs wheelNeeds) {
 	}
 
 	im.Python, im.PythonPath = overridePython(cfg.Labels, env)
+	switch {
+	case pythonMinor(cfg.Labels[LabelPython]) != "":
+		s.reason("the base's Python %s at %s comes from its %s label", im.Python, im.PythonPath, LabelPython)
+	case det.Pythons[s.req.Python] != "":
+		im.Python, im.PythonPath = s.req.Python, det.Pythons[s.req.Python]
+		s.reason("the base's Python %s at %s was found in its own files (%s)", im.Python, im.PythonPath, strings.Join(filterEvidence(det.Evidence, im.PythonPath+" "), "; "))
+	case im.Python != "":
+		s.reason("the base's Python %s at %s comes from its PYTHON_VERSION", im.Python, im.PythonPath)
+	case len(det.Pythons) > 0:
+		var have []string
+		for v, p := range det.Pythons {
+			have = append(have, v+" at "+p)
+		}
+		slices.Sort(have)
+		im.Python = slices.Max(slices.Collect(maps.Keys(det.Pythons)))
+		s.reason("the base's own files have Python %s, not the target %s", strings.Join(have, ", "), s.req.Python)
+	}
 	if im.Python == "" {
-		s.reason("the base's Python could not be detected (no %s label or PYTHON_VERSION)", LabelPython)
+		s.reason("the base's Python could not be detected (no %s label, no pythonX.Y in its layers, no PYTHON_VERSION)", LabelPython)
 	} else if im.Python != s.req.Python {
 		s.reason("the base's Python %s is not the target %s", im.Python, s.req.Python)
 	}
@@ -145,4 +177,15 @@ func envMap(env []string) map[string]string {
 		m[k] = v
 	}
 	return m
+}
+
+// filterEvidence keeps the evidence lines that mention what.
+func filterEvidence(ev []string, what string) []string {
+	var out []string
+	for _, e := range ev {
+		if strings.Contains(e, what) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -21,6 +21,9 @@ type ImageConfig struct {
 	Env []string `json:"env,omitempty"`
 	// Labels are the image's labels.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Detected is what the image's own files say (DetectBase over its
+	// layers); nil when they were not read. Labels override it.
+	Detected *Detected `json:"detected,omitempty"`
 }
 
 // Request is the input of Select: what the lock holds and where it runs.

@@ -115,8 +115,13 @@ func (p *Project) CheckLock() error {
 // glibc on linux/amd64.
 func (p *Project) Target() tags.Target {
 	glibc := DefaultGlibc
-	if cfg, err := p.OverrideConfig(); err == nil && cfg != nil && cfg.Labels[baseimages.LabelGlibc] != "" {
-		glibc = cfg.Labels[baseimages.LabelGlibc]
+	if cfg, err := p.OverrideConfig(); err == nil && cfg != nil {
+		switch {
+		case cfg.Labels[baseimages.LabelGlibc] != "":
+			glibc = cfg.Labels[baseimages.LabelGlibc]
+		case cfg.Detected != nil && cfg.Detected.Glibc != "":
+			glibc = cfg.Detected.Glibc
+		}
 	}
 	return tags.Target{Python: p.Manifest.Python.Version, Glibc: glibc, Arch: "x86_64"}
 }
@@ -132,7 +137,7 @@ func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 		if ref == "" {
 			return nil, nil
 		}
-		return registryConfig(ref)
+		return p.registryConfig(ref)
 	}
 	lr = lr.In(p.Manifest.Dir)
 	if _, err := os.Stat(filepath.Join(lr.Dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
@@ -146,12 +151,27 @@ func (p *Project) OverrideConfig() (*baseimages.ImageConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading base image config: %w", err)
 	}
-	return &baseimages.ImageConfig{Env: cf.Config.Env, Labels: cf.Config.Labels}, nil
+	return p.imageConfig(img, cf)
+}
+
+// imageConfig is what selection needs of a base: its env and labels, and,
+// unless the labels name both its Python and glibc, what its own files say.
+func (p *Project) imageConfig(img v1.Image, cf *v1.ConfigFile) (*baseimages.ImageConfig, error) {
+	cfg := &baseimages.ImageConfig{Env: cf.Config.Env, Labels: cf.Config.Labels}
+	if cfg.Labels[baseimages.LabelPython] != "" && cfg.Labels[baseimages.LabelGlibc] != "" {
+		return cfg, nil
+	}
+	d, err := p.detectBase(img)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Detected = d
+	return cfg, nil
 }
 
 // registryConfig reads the config of a registry base (REF@sha256:...), so its
 // labels (Python, glibc) count as an OCI layout's do.
-func registryConfig(ref string) (*baseimages.ImageConfig, error) {
+func (p *Project) registryConfig(ref string) (*baseimages.ImageConfig, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, fmt.Errorf("[image] base %q: %w", ref, err)
@@ -165,7 +185,7 @@ func registryConfig(ref string) (*baseimages.ImageConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading base image config of %s: %w", ref, err)
 	}
-	return &baseimages.ImageConfig{Env: cf.Config.Env, Labels: cf.Config.Labels}, nil
+	return p.imageConfig(img, cf)
 }
 
 // SelectBase chooses the base for the locked packages and the accelerator.
