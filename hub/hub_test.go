@@ -309,3 +309,26 @@ func TestConcurrentFetchesShareTheCache(t *testing.T) {
 		t.Errorf("three fetches into one cache downloaded %d bytes; the model is about 2 MiB", got)
 	}
 }
+
+func TestRenamedRepoFollowsRelativeRedirectsWithToken(t *testing.T) {
+	s := newHub(t, hubtest.Options{})
+	files := hubtest.Model(64<<10, 12)
+	s.Commit("acme/old-name", "main", files)
+	s.SetPrivate("acme/old-name", true)
+	s.Rename("acme/old-name", "acme/new-name")
+	c := client(t, s, token)
+	snap, err := c.Resolve(context.Background(), "acme/old-name", "main", hub.Selection{})
+	if err != nil {
+		t.Fatalf("a renamed private repository: %v (the token must follow a same-host redirect)", err)
+	}
+	dir, err := fetcher(t, c, t.TempDir()).Snapshot(context.Background(), snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err != nil || sha(hubtest.Bytes(b)) != sha(files["config.json"]) {
+		t.Errorf("config.json through the redirect: %v", err)
+	}
+	if s.LeakedAuth() != 0 {
+		t.Error("the token reached the file host")
+	}
+}

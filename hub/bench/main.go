@@ -85,13 +85,16 @@ func run(total, bps, chunk int64, conns int, latency time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("sequential: %w", err)
 	}
-	fmt.Printf("one sequential stream:  %6.1fs  %7.1f MB/s  peak RSS %5.1f MiB\n", seq.secs, float64(total)/seq.secs/1e6, seq.rssMiB)
+	fmt.Printf("one sequential stream:  %6.1fs  %7.1f MB/s  peak RSS %5.1f MiB  CPU %.1fs\n", seq.secs, float64(total)/seq.secs/1e6, seq.rssMiB, seq.cpu)
 	par, err := fetch(s.URL, snap, conns, chunk)
 	if err != nil {
 		return fmt.Errorf("parallel: %w", err)
 	}
-	fmt.Printf("hfpack (%d conns, %s): %6.1fs  %7.1f MB/s  peak RSS %5.1f MiB\n", conns, human(chunk), par.secs, float64(total)/par.secs/1e6, par.rssMiB)
+	fmt.Printf("hfpack (%d conns, %s): %6.1fs  %7.1f MB/s  peak RSS %5.1f MiB  CPU %.1fs\n", conns, human(chunk), par.secs, float64(total)/par.secs/1e6, par.rssMiB, par.cpu)
 	ratio := seq.secs / par.secs
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average during the run: %s (a saturated machine caps the parallel fetch: compare the CPU seconds)\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
 	fmt.Printf("speedup: %.1fx (goal >= 4x: %s); peak RSS %.1f MiB (goal < 128 MiB: %s)\n",
 		ratio, verdict(ratio >= 4), par.rssMiB, verdict(par.rssMiB < 128))
 	if s.LeakedAuth() != 0 {
@@ -107,7 +110,7 @@ func verdict(ok bool) string {
 	return "MISSED"
 }
 
-type result struct{ secs, rssMiB float64 }
+type result struct{ secs, rssMiB, cpu float64 }
 
 // fetch runs one fetch in a child process with an empty cache and returns
 // its wall time and peak RSS.
@@ -131,11 +134,12 @@ func fetch(endpoint string, snap *hub.Snapshot, conns int, chunk int64) (result,
 	}
 	secs := time.Since(start).Seconds()
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss float64
+	var rss, cpu float64
 	if ru != nil {
 		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	}
-	return result{secs: secs, rssMiB: rss}, nil
+	return result{secs: secs, rssMiB: rss, cpu: cpu}, nil
 }
 
 func child(raw string) int {

@@ -70,6 +70,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	repos   map[string]*repo
+	renamed map[string]string // old repo id -> new
 	corrupt map[string]int // sha256 -> downloads still to corrupt
 
 	// Counters.
@@ -98,7 +99,7 @@ func New(opts Options) *Server {
 	if opts.LFSThreshold <= 0 {
 		opts.LFSThreshold = 10 << 20
 	}
-	s := &Server{opts: opts, repos: map[string]*repo{}, corrupt: map[string]int{}}
+	s := &Server{opts: opts, repos: map[string]*repo{}, corrupt: map[string]int{}, renamed: map[string]string{}}
 	s.hub = s.start(http.HandlerFunc(s.serveHub))
 	s.files = s.start(http.HandlerFunc(s.serveFiles))
 	s.URL, s.FilesURL = s.hub.URL, s.files.URL
@@ -141,6 +142,36 @@ func (s *Server) LeakedAuth() int64 { return s.leakedAuth.Load() }
 func (s *Server) SawToken(token string) bool {
 	_, ok := s.seenAuth.Load("Bearer " + token)
 	return ok
+}
+
+// Rename moves a repository: requests for the old id are redirected (307,
+// a relative Location on the same host), as the Hub does.
+func (s *Server) Rename(oldID, newID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repos[newID] = s.repos[oldID]
+	delete(s.repos, oldID)
+	s.renamed[oldID] = newID
+}
+
+// redirectRenamed answers a request for a renamed repository.
+func (s *Server) redirectRenamed(w http.ResponseWriter, r *http.Request, id, prefix, rest string) bool {
+	s.mu.Lock()
+	to, ok := s.renamed[id]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	loc := prefix + to
+	if rest != "" {
+		loc += "/" + rest
+	}
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusTemporaryRedirect)
+	return true
 }
 
 // SetGated marks repoID as gated: files need the server's token.
@@ -337,6 +368,9 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	if s.redirectRenamed(w, r, id, "/", rest) {
+		return
+	}
 	escRev, escFile, ok := strings.Cut(after, "/")
 	rev, err1 := url.PathUnescape(escRev)
 	name, err2 := url.PathUnescape(escFile)
@@ -349,6 +383,9 @@ func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request, rest string) {
 	id, tail, ok := splitRepo(rest)
+	if ok && s.redirectRenamed(w, r, id, "/api/models/", tail) {
+		return
+	}
 	rev := "main"
 	if ok && tail != "" {
 		esc, found := strings.CutPrefix(tail, "revision/")
