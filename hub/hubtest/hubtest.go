@@ -71,7 +71,7 @@ type Server struct {
 	mu      sync.Mutex
 	repos   map[string]*repo
 	renamed map[string]string // old repo id -> new
-	corrupt map[string]int // sha256 -> downloads still to corrupt
+	corrupt map[string]int    // sha256 -> downloads still to corrupt
 
 	// Counters.
 	requests   atomic.Int64
