@@ -12,7 +12,8 @@ import (
 const Placeholder = "REDACTED"
 
 // Text returns s with, in every URL it holds (a scheme, "://", and what
-// follows up to a space or a quote), the query replaced by ?REDACTED and
+// follows up to a space or a quote; up to the closing quote when the URL
+// is quoted, as Go's errors quote it), the query replaced by ?REDACTED and
 // everything between "://" and the token's last '@' replaced by REDACTED.
 // It does not parse: a malformed URL is redacted too, and an '@' in a
 // path hides more than it must rather than less.
@@ -23,7 +24,7 @@ func Text(s string) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "://")
-		if i < 0 || !isScheme(s[:i]) {
+		if i < 0 || schemeStart(s[:i]) == i {
 			if i < 0 {
 				b.WriteString(s)
 				return b.String()
@@ -32,9 +33,13 @@ func Text(s string) string {
 			s = s[i+3:]
 			continue
 		}
+		stops := " \t\r\n\"'<>`"
+		if j := schemeStart(s[:i]); j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
+			stops = s[j-1 : j] // quoted: the URL ends at the closing quote
+		}
 		b.WriteString(s[:i+3])
 		s = s[i+3:]
-		end := strings.IndexAny(s, " \t\r\n\"'<>`")
+		end := strings.IndexAny(s, stops)
 		if end < 0 {
 			end = len(s)
 		}
@@ -43,8 +48,9 @@ func Text(s string) string {
 	}
 }
 
-// isScheme reports whether text before "://" ends with a URL scheme.
-func isScheme(before string) bool {
+// schemeStart returns where the URL scheme that text before "://" ends
+// with starts; len(before) when it ends with none.
+func schemeStart(before string) int {
 	j := len(before)
 	for j > 0 {
 		c := before[j-1]
@@ -54,7 +60,7 @@ func isScheme(before string) bool {
 		}
 		break
 	}
-	return j < len(before)
+	return j
 }
 
 // token redacts one URL's text after "://".
