@@ -22,31 +22,14 @@ type hasher struct {
 	ctx      context.Context
 	cache    *cache.Cache
 	storeAll bool
-	// planned collects the keys of layers recorded in the cache while
-	// hashing their files (see hashLayer).
+	// planned collects the keys of layers the cache did not have and
+	// hashLayer recorded while hashing their files.
 	planned *sync.Map
 }
 
-func (h hasher) sha256(p string) (string, int64, error) {
-	if err := h.ctx.Err(); err != nil {
-		return "", 0, err
-	}
-	if h.cache != nil {
-		sum, err := h.cache.FileSHA256(p)
-		if err != nil {
-			return "", 0, err
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return "", 0, err
-		}
-		return sum, fi.Size(), nil
-	}
-	return fsio.SHA256(p)
-}
-
-// fileRef describes the local regular file source placed at image path dst.
-func (h hasher) fileRef(dst, source string, mode fs.FileMode) (FileRef, error) {
+// fileRef describes the local regular file source placed at image path dst,
+// with its size; hashLayer hashes it.
+func fileRef(dst, source string, mode fs.FileMode) (FileRef, error) {
 	p, err := imagePath(dst)
 	if err != nil {
 		return FileRef{}, err
@@ -58,11 +41,7 @@ func (h hasher) fileRef(dst, source string, mode fs.FileMode) (FileRef, error) {
 	if !fi.Mode().IsRegular() {
 		return FileRef{}, fmt.Errorf("%w: %s: %s is not a regular file", ErrInvalidInputs, dst, source)
 	}
-	sum, size, err := h.sha256(source)
-	if err != nil {
-		return FileRef{}, err
-	}
-	return FileRef{Path: p, Mode: normMode(mode, false), Size: size, SHA256: sum, Source: source}, nil
+	return FileRef{Path: p, Mode: normMode(mode, false), Size: fi.Size(), Source: source}, nil
 }
 
 // hashLayer fills in the sha256 of each file of l, a layer of p, whose
@@ -73,6 +52,9 @@ func (h hasher) fileRef(dst, source string, mode fs.FileMode) (FileRef, error) {
 // as Build would record it, so that Build reads nothing again. Without a
 // cache the files are hashed one by one.
 func (h hasher) hashLayer(p *Plan, l *LayerPlan) error {
+	if err := h.ctx.Err(); err != nil {
+		return err
+	}
 	srcs := make([]cache.Source, len(l.Files))
 	missing := false
 	for i := range l.Files {
@@ -150,10 +132,16 @@ func (h hasher) hashLayer(p *Plan, l *LayerPlan) error {
 		}
 	}
 	key := layerKey(p, *l)
+	var cached bool
+	if byReference(*l, h.storeAll) {
+		_, cached, _ = h.cache.Ref(key)
+	} else {
+		_, cached, _ = h.cache.Layer(key)
+	}
 	if err := record(key); err != nil {
 		return err
 	}
-	if h.planned != nil {
+	if !cached && h.planned != nil {
 		h.planned.Store(key, true)
 	}
 	return nil

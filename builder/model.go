@@ -7,22 +7,20 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // ErrModelSymlink reports a symlink in the model directory that points
 // outside it.
 var ErrModelSymlink = errors.New("model symlink points outside the model directory")
 
-// modelLayers lists the model directory and splits it into layers: each
+// modelLayers lists the model directory (unhashed: NewPlan hashes it) and
+// splits it into layers: each
 // large file in a layer of its own (or, beyond MaxModelLayers, balanced
 // groups), then one layer of everything small. Large files come first since
 // weights change less often than configuration.
-func modelLayers(h hasher, p *Plan, in Inputs) ([]LayerPlan, error) {
+func modelLayers(in Inputs) ([]LayerPlan, error) {
 	if in.ModelDir == "" {
 		return nil, nil
 	}
@@ -56,14 +54,7 @@ func modelLayers(h hasher, p *Plan, in Inputs) ([]LayerPlan, error) {
 		}
 		out[i] = l
 	}
-	g, gctx := errgroup.WithContext(h.ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	hh := h
-	hh.ctx = gctx
-	for i := range out {
-		g.Go(func() error { return hh.hashLayer(p, &out[i]) })
-	}
-	return out, g.Wait()
+	return out, nil
 }
 
 // balance puts items into at most n groups of similar total size: largest

@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hfpack/hfpack/builder/layer"
 )
@@ -33,8 +36,8 @@ type Plan struct {
 	Layers  []LayerPlan `json:"layers"`
 	Config  Config      `json:"config"`
 
-	// planned holds the keys of the layers NewPlan recorded in the cache
-	// while hashing their files: Build reports them as built, not cached.
+	// planned holds the keys of the layers NewPlan added to the cache while
+	// hashing their files: Build reports them as built, not cached.
 	planned sync.Map
 }
 
@@ -126,7 +129,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 	}
 	h := hasher{ctx: ctx, cache: o.cache, storeAll: o.storeAll, planned: &p.planned}
 	if in.Runtime != nil {
-		l, err := runtimeLayer(h, p, *in.Runtime, in.Compression.Code)
+		l, err := runtimeLayer(*in.Runtime, in.Compression.Code)
 		if err != nil {
 			return nil, err
 		}
@@ -134,19 +137,33 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		p.Layers = append(p.Layers, l)
 	}
 	p.Layers = append(p.Layers, sitePackagesLayers(in)...)
-	models, err := modelLayers(h, p, in)
+	models, err := modelLayers(in)
 	if err != nil {
 		return nil, err
 	}
 	p.Layers = append(p.Layers, models...)
-	for _, mk := range []func(hasher, Inputs) (LayerPlan, bool, error){appLayer, sidecarLayer} {
-		l, ok, err := mk(h, in)
+	for _, mk := range []func(Inputs) (LayerPlan, bool, error){appLayer, sidecarLayer} {
+		l, ok, err := mk(in)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
 			p.Layers = append(p.Layers, l)
 		}
+	}
+	// Every layer of local files is read once, the layers in parallel: the
+	// files' hashes and the layer itself come from the same read.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	hh := h
+	hh.ctx = gctx
+	for i := range p.Layers {
+		if len(p.Layers[i].Files) > 0 {
+			g.Go(func() error { return hh.hashLayer(p, &p.Layers[i]) })
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	for i := range p.Layers {
 		p.Layers[i].Key = layerKey(p, p.Layers[i])
@@ -258,13 +275,13 @@ func sitePackagesLayers(in Inputs) []LayerPlan {
 	return out
 }
 
-func appLayer(h hasher, in Inputs) (LayerPlan, bool, error) {
+func appLayer(in Inputs) (LayerPlan, bool, error) {
 	if len(in.AppFiles) == 0 {
 		return LayerPlan{}, false, nil
 	}
 	l := LayerPlan{Name: "app", Compression: in.Compression.Code}
 	for _, f := range in.AppFiles {
-		ref, err := h.fileRef(f.Path, f.Source, f.Mode)
+		ref, err := fileRef(f.Path, f.Source, f.Mode)
 		if err != nil {
 			return LayerPlan{}, false, err
 		}
@@ -273,11 +290,11 @@ func appLayer(h hasher, in Inputs) (LayerPlan, bool, error) {
 	return finish(l)
 }
 
-func sidecarLayer(h hasher, in Inputs) (LayerPlan, bool, error) {
+func sidecarLayer(in Inputs) (LayerPlan, bool, error) {
 	if in.SidecarPath == "" {
 		return LayerPlan{}, false, nil
 	}
-	ref, err := h.fileRef(SidecarImagePath, in.SidecarPath, 0o755)
+	ref, err := fileRef(SidecarImagePath, in.SidecarPath, 0o755)
 	if err != nil {
 		return LayerPlan{}, false, err
 	}

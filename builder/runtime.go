@@ -19,9 +19,10 @@ type RuntimeRef struct {
 	Catalog string `json:"catalog,omitempty"`
 }
 
-// runtimeLayer lists an extracted Python runtime under its image prefix. It
-// is the layer right above the base: it changes only with the Python version.
-func runtimeLayer(h hasher, p *Plan, rt Runtime, comp layer.Compression) (LayerPlan, error) {
+// runtimeLayer lists an extracted Python runtime under its image prefix,
+// unhashed (NewPlan hashes it). It is the layer right above the base: it
+// changes only with the Python version.
+func runtimeLayer(rt Runtime, comp layer.Compression) (LayerPlan, error) {
 	if rt.Dir == "" || !path.IsAbs(rt.Prefix) {
 		return LayerPlan{}, fmt.Errorf("%w: the Python runtime needs a local directory and an absolute image prefix, got %q and %q", ErrInvalidInputs, rt.Dir, rt.Prefix)
 	}
@@ -33,8 +34,5 @@ func runtimeLayer(h hasher, p *Plan, rt Runtime, comp layer.Compression) (LayerP
 		return LayerPlan{}, err
 	}
 	l, _, err := finish(LayerPlan{Name: RuntimeLayerName, Compression: comp, Files: files})
-	if err != nil {
-		return LayerPlan{}, err
-	}
-	return l, h.hashLayer(p, &l)
+	return l, err
 }
