@@ -30,6 +30,9 @@ func ResolveBase(ctx context.Context, b Base, ro ...remote.Option) (v1.Image, er
 		return nil, fmt.Errorf("base %s: digest %q: %w", b.Ref, b.Digest, err)
 	}
 	if lr, ok := imagespec.ParseLayoutRef(b.Ref); ok {
+		if b.Layout != "" {
+			lr.Dir = b.Layout // the same directory, made absolute by the pipeline
+		}
 		return LayoutImage(lr.Dir, h.String())
 	}
 	ref, err := name.ParseReference(b.Ref)

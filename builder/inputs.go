@@ -67,6 +67,10 @@ type BaseInput struct {
 	// Catalog is the catalog file that named the base, "" for hfpack's own
 	// catalog or [image] base; recorded in the plan.
 	Catalog string
+	// Layout is the local OCI layout directory an "oci-layout:" Ref names,
+	// made absolute: where both backends read the base from. It is
+	// machine-specific, so it stays out of the plan's JSON and keys.
+	Layout string
 	// Env is the base's environment, as the base catalog records it.
 	Env []string
 	// GPU adds /usr/local/nvidia to PATH and LD_LIBRARY_PATH.

@@ -52,6 +52,9 @@ type Base struct {
 	Pull string `json:"pull,omitempty"`
 	// Catalog is the catalog file that named the base.
 	Catalog string `json:"catalog,omitempty"`
+	// Layout is the local OCI layout an "oci-layout:" Ref is read from
+	// (BaseInput.Layout); not part of the plan's JSON or keys.
+	Layout string `json:"-"`
 }
 
 // LayerPlan is one layer to add on the base.
@@ -124,7 +127,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		Version: PlanVersion,
 		Name:    in.Name,
 		Base: Base{Ref: in.Base.Ref, Digest: in.Base.Digest, Platform: "linux/amd64",
-			Python: in.Base.Python, SitePackages: in.Base.SitePackages, Pull: in.Base.Pull, Catalog: in.Base.Catalog},
+			Python: in.Base.Python, SitePackages: in.Base.SitePackages, Pull: in.Base.Pull, Catalog: in.Base.Catalog, Layout: in.Base.Layout},
 		SourceDateEpoch: in.SourceDateEpoch,
 	}
 	h := hasher{ctx: ctx, cache: o.cache, storeAll: o.storeAll, planned: &p.planned}

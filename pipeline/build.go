@@ -405,7 +405,7 @@ func (p *Project) Base(sel baseimages.Selection) (Base, error) {
 	if err != nil {
 		return Base{}, err
 	}
-	b.Input.Digest, b.Image = d.String(), img
+	b.Input.Digest, b.Input.Layout, b.Image = d.String(), lr.Dir, img
 	return b, nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/builder/llb/install"
+	"github.com/hfpack/hfpack/imagespec"
 )
 
 // Names of the local sources the graph reads from the client's session.
@@ -119,11 +120,11 @@ func platform(s string) (ocispecs.Platform, error) {
 
 // baseState is the base image by digest.
 func baseState(b builder.Base) (llb.State, error) {
-	if strings.HasPrefix(b.Ref, builder.OCILayoutPrefix) {
-		return llb.State{}, fmt.Errorf("base %s: %w: push the base to a registry the daemon can reach", b.Ref, ErrUnsupported)
-	}
 	if _, err := digest.Parse(b.Digest); err != nil {
 		return llb.State{}, fmt.Errorf("base %s: digest %q: %w", b.Ref, b.Digest, err)
+	}
+	if imagespec.IsLayoutRef(b.Ref) {
+		return layoutBaseState(b)
 	}
 	ref, _, _ := strings.Cut(b.Ref, "@")
 	if b.Pull != "" {
@@ -135,6 +136,30 @@ func baseState(b builder.Base) (llb.State, error) {
 	}
 	return llb.Image(ref+"@"+b.Digest, llb.Platform(plat), llb.WithCustomName("hfpack: base "+ref+"@"+b.Digest)), nil
 }
+
+// LayoutStore is the name of the content store through which the client
+// serves a local OCI layout base to the daemon (SolveOpt.OCIStores).
+const LayoutStore = "hfpack-base"
+
+// layoutBaseState is a local OCI layout base, read by BuildKit's own
+// oci-layout source from the client's content store by digest. The
+// layout's path is not in the graph (it is machine-specific): the graph
+// names the store and the digest only, so its bytes do not depend on where
+// the layout is.
+func layoutBaseState(b builder.Base) (llb.State, error) {
+	plat, err := platform(b.Platform)
+	if err != nil {
+		return llb.State{}, err
+	}
+	return llb.OCILayout(layoutRefHost+"/"+LayoutStore+"@"+b.Digest,
+		llb.OCIStore("", LayoutStore),
+		llb.Platform(plat),
+		llb.WithCustomName("hfpack: base from a local OCI layout, "+b.Digest)), nil
+}
+
+// layoutRefHost makes the layout's reference parse as a name with a host,
+// as BuildKit's oci-layout identifier requires.
+const layoutRefHost = "oci-layout.hfpack.invalid"
 
 // files is the client's content-addressed local source, restricted to the
 // given hex digests so that each layer's cache key depends on its own

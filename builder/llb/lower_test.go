@@ -179,11 +179,38 @@ func TestLoweredGraph(t *testing.T) {
 	}
 }
 
-func TestLowerRejectsLayoutBase(t *testing.T) {
-	b := fakeBase()
-	b.Ref = "oci-layout:/tmp/base"
-	f := newFixture(t, b, nil)
-	if _, err := hfllb.Lower(context.Background(), f.plan(t)); err == nil || !strings.Contains(err.Error(), "registry") {
-		t.Errorf("Lower with an oci-layout base: %v, want an error asking for a registry", err)
+// A local OCI layout base is read by BuildKit's oci-layout source from the
+// client's content store, by digest: the graph names the store and the
+// digest, never the layout's directory, so it is the same wherever the
+// layout is.
+func TestLowerLayoutBase(t *testing.T) {
+	emit := func(dir string) []byte {
+		b := fakeBase()
+		b.Ref, b.Layout = "oci-layout:base", dir
+		f := newFixture(t, b, nil)
+		var buf bytes.Buffer
+		if _, err := hfllb.Emit(context.Background(), &buf, f.plan(t), hfllb.WithWheelURLs(f.url)); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	one, two := emit("/tmp/one/base"), emit("/srv/two/base")
+	if !bytes.Equal(one, two) {
+		t.Error("the LLB of a layout base depends on the layout's directory")
+	}
+	if bytes.Contains(one, []byte("/tmp/one")) {
+		t.Error("the LLB holds the layout's directory")
+	}
+	var found bool
+	for _, op := range ops(t, one) {
+		if src := op.GetSource(); src != nil && strings.HasPrefix(src.Identifier, "oci-layout://") {
+			found = true
+			if !strings.HasSuffix(src.Identifier, "@sha256:"+strings.Repeat("a", 64)) || src.Attrs[pb.AttrOCILayoutStoreID] != hfllb.LayoutStore {
+				t.Errorf("base source %s %v: want the base digest from store %s", src.Identifier, src.Attrs, hfllb.LayoutStore)
+			}
+		}
+	}
+	if !found {
+		t.Error("no oci-layout source in the graph")
 	}
 }

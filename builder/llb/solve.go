@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/containerd/containerd/v2/core/content"
+	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
+
 	"github.com/docker/cli/cli/config"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -25,6 +28,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/imagespec"
 	"github.com/hfpack/hfpack/internal/fsio"
 )
 
@@ -255,9 +259,14 @@ func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, e
 		e.Attrs = exportAttrs(e.Attrs, p.SourceDateEpoch)
 		exports[i] = e
 	}
+	stores, err := layoutStores(p.Base)
+	if err != nil {
+		return nil, err
+	}
 	return &request{def: def, config: cfg, base: baseCfg, opt: client.SolveOpt{
 		Exports:     exports,
 		LocalMounts: mounts,
+		OCIStores:   stores,
 		Session: []session.Attachable{
 			// Registry credentials come from the docker config and its
 			// credential helpers, as with buildctl and docker buildx.
@@ -266,6 +275,22 @@ func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, e
 			}),
 		},
 	}}, nil
+}
+
+// layoutStores serves a local OCI layout base to the daemon as the content
+// store the graph's oci-layout source names (LayoutStore).
+func layoutStores(b builder.Base) (map[string]content.Store, error) {
+	if !imagespec.IsLayoutRef(b.Ref) {
+		return nil, nil
+	}
+	if b.Layout == "" {
+		return nil, fmt.Errorf("base %s: the plan has no layout directory (BaseInput.Layout)", b.Ref)
+	}
+	store, err := contentlocal.NewStore(b.Layout)
+	if err != nil {
+		return nil, fmt.Errorf("base %s: opening the layout's blobs: %w", b.Ref, err)
+	}
+	return map[string]content.Store{LayoutStore: store}, nil
 }
 
 // run solves req through the gateway, so that the result carries the
