@@ -126,9 +126,9 @@ func newCUDAStandIn(debian *BaseImage, cuda string) (*CUDAStandIn, error) {
 			}
 			rt["python/bin/python"+py] = runtimeEntry{typ: tar.TypeReg, mode: 0o755, body: body}
 			rt["python/bin/python3"] = runtimeEntry{typ: tar.TypeSymlink, link: "python" + py}
-		case strings.HasPrefix(name, stdlib+"__pycache__/sitecustomize."):
-			// Debian's sitecustomize, compiled unchecked-hash by the harness: it would run
-			// instead of the stand-in's own.
+		case strings.HasPrefix(name, stdlib+"__pycache__/sitecustomize."), strings.HasPrefix(name, stdlib+"__pycache__/sysconfig."):
+			// Compiled unchecked-hash by the harness: the bytecode would run instead of the
+			// stand-in's own sitecustomize and upstream-scheme sysconfig.
 		case strings.HasPrefix(name, stdlib) && !strings.Contains(name, "/dist-packages/"):
 			rel := "python/lib/python" + py + "/" + strings.TrimPrefix(name, stdlib)
 			switch h.Typeflag {
@@ -138,6 +138,15 @@ func newCUDAStandIn(debian *BaseImage, cuda string) (*CUDAStandIn, error) {
 				body, err := io.ReadAll(tr)
 				if err != nil {
 					return nil, err
+				}
+				if name == stdlib+"sysconfig.py" {
+					// Upstream CPython (and so python-build-standalone) installs with the
+					// posix_prefix scheme; Debian's patch picks posix_local (PREFIX/local).
+					upstream := bytes.Replace(body, []byte("prefix_scheme = 'posix_local'"), []byte("prefix_scheme = 'posix_prefix'"), -1)
+					if bytes.Equal(upstream, body) {
+						return nil, errors.New("the Debian base's sysconfig.py does not choose posix_local: update the stand-in")
+					}
+					body = upstream
 				}
 				rt[rel] = runtimeEntry{typ: tar.TypeReg, mode: h.Mode & 0o755, body: body}
 			case tar.TypeSymlink:
