@@ -274,6 +274,7 @@ type download struct {
 	out   *os.File
 	chunk int64
 
+	resolveMu sync.Mutex
 	mu        sync.Mutex
 	cond      *sync.Cond
 	done      []int64 // bytes present from the start of each chunk
@@ -385,6 +386,8 @@ func writeAtomic(path string, b []byte) {
 // URL at the pinned commit, not following a redirect to another host (the
 // file CDN, whose signed URL is then used without the token).
 func (d *download) resolve(ctx context.Context, refresh bool) (string, error) {
+	d.resolveMu.Lock() // one HEAD per file, not one per connection
+	defer d.resolveMu.Unlock()
 	d.mu.Lock()
 	loc := d.location
 	d.mu.Unlock()
