@@ -4,6 +4,8 @@
 package redact
 
 import (
+	"bytes"
+	"io"
 	"net/url"
 	"strings"
 )
@@ -94,4 +96,37 @@ func URL(raw string) (clean string, ok bool) {
 		return "", false
 	}
 	return clean, true
+}
+
+// Writer returns a writer that redacts what it passes to w (Text), line by
+// line: for streams hfpack does not write itself, such as BuildKit's
+// progress. Close writes a last line that has no newline.
+func Writer(w io.Writer) io.WriteCloser { return &lineWriter{w: w} }
+
+type lineWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := io.WriteString(l.w, Text(string(l.buf[:i+1]))); err != nil {
+			return len(p), err
+		}
+		l.buf = l.buf[i+1:]
+	}
+}
+
+func (l *lineWriter) Close() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(l.w, Text(string(l.buf)))
+	l.buf = nil
+	return err
 }

@@ -26,6 +26,25 @@ func TestText(t *testing.T) {
 	}
 }
 
+// Streams hfpack does not write (BuildKit's progress) are redacted line by
+// line, however they are split.
+func TestWriter(t *testing.T) {
+	var b strings.Builder
+	w := Writer(&b)
+	for _, part := range []string{"#5 ERROR: PUT http://r/v2/x/blobs/uploads/u?_st", "ate=SECRET&digest=sha256:1: 500\n#6 done\n", "last https://u:pw@h"} {
+		if _, err := w.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "#5 ERROR: PUT http://r/v2/x/blobs/uploads/u?REDACTED 500\n#6 done\nlast https://REDACTED@h"
+	if b.String() != want {
+		t.Errorf("written %q, want %q", b.String(), want)
+	}
+}
+
 func TestURL(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string

@@ -16,6 +16,7 @@ import (
 	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/leftover"
+	"github.com/hfpack/hfpack/internal/redact"
 	"github.com/hfpack/hfpack/pipeline"
 )
 
@@ -78,9 +79,13 @@ func buildWithBuildKit(ctx context.Context, g *globals, p *pipeline.Project, pr 
 	if f.bkAddr == "" {
 		return usageError{fmt.Errorf("--builder buildkit needs --buildkit-addr (e.g. unix:///run/buildkit/buildkitd.sock or tcp://HOST:1234)")}
 	}
+	// BuildKit's progress names the registry URLs it pushes to: their
+	// queries (upload tokens) are redacted like hfpack's own lines.
+	progress := redact.Writer(g.ui.Err)
+	defer progress.Close()
 	opts := []llb.SolveOption{
 		llb.WithLowerOptions(llb.WithWheelURLs(wheelURLs(p))),
-		llb.WithProgress(g.ui.Err),
+		llb.WithProgress(progress),
 	}
 	if pr.BaseImage != nil {
 		opts = append(opts, llb.WithBaseImage(pr.BaseImage))
