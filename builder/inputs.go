@@ -105,6 +105,9 @@ type Wheel struct {
 	// SHA256 is the hex digest the lock records; the installer checks it.
 	SHA256 string
 	Size   int64
+	// URL is where the lock says the wheel is downloaded from: a BuildKit
+	// daemon fetches it itself, checked against SHA256.
+	URL string
 }
 
 // File is a local file placed in the image.

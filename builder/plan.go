@@ -94,6 +94,9 @@ type WheelRef struct {
 	Filename string `json:"filename"`
 	SHA256   string `json:"sha256"`
 	Size     int64  `json:"size"`
+	// URL is where the wheel is downloaded from (the lock's); it is not
+	// part of the layer key: the bytes are SHA256's wherever they come from.
+	URL string `json:"url,omitempty"`
 	// Source is the local wheel file; it is not part of the layer key.
 	Source string `json:"source,omitempty"`
 }
@@ -250,7 +253,7 @@ func isHex64(s string) bool {
 func sitePackagesLayers(in Inputs) []LayerPlan {
 	var large, small []WheelRef
 	for _, w := range in.Wheels {
-		ref := WheelRef{Name: w.Name, Version: w.Version, Filename: w.Filename, SHA256: w.SHA256, Size: w.Size, Source: w.Path}
+		ref := WheelRef{Name: w.Name, Version: w.Version, Filename: w.Filename, SHA256: w.SHA256, Size: w.Size, URL: w.URL, Source: w.Path}
 		if w.Size >= in.LargeFile {
 			large = append(large, ref)
 		} else {

@@ -242,7 +242,7 @@ func (p *Project) FetchWheels(ctx context.Context, root string, logf func(string
 		}
 		logf("wheel %s", w.Name)
 		paths[pylock.Normalize(pkg.Name)] = path
-		out = append(out, builder.Wheel{Name: pkg.Name, Version: pkg.Version, Filename: w.Name, Path: path, SHA256: w.SHA256, Size: w.Size})
+		out = append(out, builder.Wheel{Name: pkg.Name, Version: pkg.Version, Filename: w.Name, Path: path, SHA256: w.SHA256, Size: w.Size, URL: w.URL})
 	}
 	// The same verification as CheckLock, now also against the verified
 	// wheels: sizes, and each one's METADATA (name, version, dependencies).

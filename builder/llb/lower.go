@@ -49,15 +49,16 @@ type options struct {
 // Option configures Lower.
 type Option func(*options)
 
-// WithWheelURLs gives the URL of each wheel (from the lock): the daemon
-// downloads the wheel itself, checking its sha256. A wheel whose URL is ""
-// is read from the client's LocalFiles instead.
+// WithWheelURLs overrides where each wheel is downloaded from (default:
+// the plan's WheelRef.URL, the lock's): the daemon downloads the wheel
+// itself, checking its sha256. A wheel whose URL is "" is read from the
+// client's LocalFiles instead.
 func WithWheelURLs(url func(builder.WheelRef) string) Option {
 	return func(o *options) { o.wheelURL = url }
 }
 
 func makeOptions(opts []Option) *options {
-	o := &options{wheelURL: func(builder.WheelRef) string { return "" }}
+	o := &options{wheelURL: func(w builder.WheelRef) string { return w.URL }}
 	for _, opt := range opts {
 		opt(o)
 	}

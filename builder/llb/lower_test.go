@@ -214,3 +214,25 @@ func TestLowerLayoutBase(t *testing.T) {
 		t.Error("no oci-layout source in the graph")
 	}
 }
+
+// The plan is the whole truth: each wheel carries its URL, so emitting
+// without WithWheelURLs gives the graph the lock's URLs give.
+func TestEmitUsesThePlansWheelURLs(t *testing.T) {
+	f := newFixture(t, fakeBase(), nil)
+	for i, w := range f.inputs.Wheels {
+		f.inputs.Wheels[i].URL = f.urls[w.SHA256]
+	}
+	var withOpt, fromPlan bytes.Buffer
+	if _, err := hfllb.Emit(context.Background(), &withOpt, f.plan(t), hfllb.WithWheelURLs(f.url)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hfllb.Emit(context.Background(), &fromPlan, f.plan(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(withOpt.Bytes(), fromPlan.Bytes()) {
+		t.Error("Emit from the plan's wheel URLs differs from Emit with the same URLs given")
+	}
+	if !bytes.Contains(fromPlan.Bytes(), []byte("https://")) && !bytes.Contains(fromPlan.Bytes(), []byte("http://")) {
+		t.Error("no wheel URL in the graph")
+	}
+}

@@ -26,18 +26,6 @@ const (
 	builderBuildKit = "buildkit"
 )
 
-// wheelURLs maps each planned wheel to its URL in the lock, so a BuildKit
-// daemon downloads it itself (checked against the same sha256).
-func wheelURLs(p *pipeline.Project) func(builder.WheelRef) string {
-	urls := map[string]string{}
-	for _, pkg := range p.Lock.Packages {
-		for _, w := range pkg.Wheels {
-			urls[w.SHA256] = w.URL
-		}
-	}
-	return func(w builder.WheelRef) string { return urls[w.SHA256] }
-}
-
 // emitLLB writes the plan's LLB definition to path ("-" for stdout) and
 // reports its digest.
 func emitLLB(ctx context.Context, g *globals, p *pipeline.Project, plan *builder.Plan, path string) error {
@@ -48,7 +36,7 @@ func emitLLB(ctx context.Context, g *globals, p *pipeline.Project, plan *builder
 			return err
 		}
 		defer f.Abort()
-		d, err := llb.Emit(ctx, f, plan, llb.WithWheelURLs(wheelURLs(p)))
+		d, err := llb.Emit(ctx, f, plan)
 		if err != nil {
 			return err
 		}
@@ -61,7 +49,7 @@ func emitLLB(ctx context.Context, g *globals, p *pipeline.Project, plan *builder
 			return err
 		})
 	}
-	d, err := llb.Emit(ctx, w, plan, llb.WithWheelURLs(wheelURLs(p)))
+	d, err := llb.Emit(ctx, w, plan)
 	if err != nil {
 		return err
 	}
@@ -84,7 +72,6 @@ func buildWithBuildKit(ctx context.Context, g *globals, p *pipeline.Project, pr 
 	progress := redact.Writer(g.ui.Err)
 	defer progress.Close()
 	opts := []llb.SolveOption{
-		llb.WithLowerOptions(llb.WithWheelURLs(wheelURLs(p))),
 		llb.WithProgress(progress),
 	}
 	if pr.BaseImage != nil {
