@@ -236,3 +236,25 @@ func TestEmitUsesThePlansWheelURLs(t *testing.T) {
 		t.Error("no wheel URL in the graph")
 	}
 }
+
+// A base pulled from a mirror (HFPACK_BASE_MIRROR) is the mirror's image by
+// the same digest: the daemon never contacts Ref's registry.
+func TestLowerMirroredBase(t *testing.T) {
+	b := fakeBase()
+	b.Ref, b.Pull = "docker.io/nvidia/cuda:12.1.1-base-ubuntu22.04", "mirror.example/dockerhub/nvidia/cuda"
+	f := newFixture(t, b, nil)
+	var buf bytes.Buffer
+	if _, err := hfllb.Emit(context.Background(), &buf, f.plan(t), hfllb.WithWheelURLs(f.url)); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, op := range ops(t, buf.Bytes()) {
+		if id := op.GetSource().GetIdentifier(); strings.HasPrefix(id, "docker-image://") {
+			ids = append(ids, id)
+		}
+	}
+	want := []string{"docker-image://mirror.example/dockerhub/nvidia/cuda@sha256:" + strings.Repeat("a", 64)}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("image sources (-want +got):\n%s", diff)
+	}
+}

@@ -116,6 +116,7 @@ func TestCheckRefusesWhatBuildRefuses(t *testing.T) {
 			editFile(t, m, `[image]`, "[image]\ncatalog = \"private-catalog.json\"")
 		}},
 		{name: "bad HFPACK_PYTHON_MIRROR", project: cpu, env: []string{"HFPACK_PYTHON_MIRROR=files.corp.example/pbs"}, want: `HFPACK_PYTHON_MIRROR="files.corp.example/pbs" is not an http(s) URL`},
+		{name: "bad HFPACK_BASE_MIRROR", project: cpu, env: []string{"HFPACK_BASE_MIRROR=https://mirror.example/hub"}, want: `HFPACK_BASE_MIRROR="https://mirror.example/hub" is not a registry host/path`},
 		{name: "bad HFPACK_CATALOG", project: cpu, env: []string{"HFPACK_CATALOG=/nonexistent/catalog.json"}, want: "HFPACK_CATALOG: reading catalog file"},
 	}
 	for _, tc := range tests {
