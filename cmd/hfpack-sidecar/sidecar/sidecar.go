@@ -61,7 +61,8 @@ type Sidecar struct {
 
 	draining  atomic.Bool
 	mu        sync.Mutex
-	modelNote string // health reason while the model is being fetched
+	modelNote string        // health reason while the model is being fetched
+	download  *gcs.Progress // the running AIP_STORAGE_URI download, if any
 	cleanup   []func()
 }
 
@@ -220,7 +221,7 @@ func (s *Sidecar) close() {
 // prepareModel downloads the model when the config asks for it, retrying
 // with backoff; it reports false when ctx ended first.
 func (s *Sidecar) prepareModel(ctx context.Context) bool {
-	if s.cfg.StorageURI == "" || !dirEmpty(s.cfg.ModelDir) {
+	if s.cfg.StorageURI == "" || !dirEmpty(s.cfg.ModelDir) && !downloadStarted(s.cfg.ModelDir) {
 		return true
 	}
 	if err := os.MkdirAll(s.cfg.ModelDir, 0o755); s.cfg.ModelDir == "" || err != nil {
@@ -236,12 +237,22 @@ func (s *Sidecar) prepareModel(ctx context.Context) bool {
 	}
 	backoff := s.cfg.RestartBackoff.D()
 	for {
+		prog := &gcs.Progress{}
 		s.setModelNote("downloading model from " + s.cfg.StorageURI)
+		s.mu.Lock()
+		s.download = prog
+		s.mu.Unlock()
 		s.log.Info("downloading model", "storage_uri", s.cfg.StorageURI, "model_dir", s.cfg.ModelDir)
 		start := time.Now()
-		n, err := gcs.Download(ctx, s.cfg.StorageURI, s.cfg.ModelDir, s.opts.gcs...)
+		stop := s.logProgress(prog)
+		n, err := gcs.Download(ctx, s.cfg.StorageURI, s.cfg.ModelDir, append(s.opts.gcs, gcs.WithProgress(prog))...)
+		stop()
+		s.mu.Lock()
+		s.download = nil
+		s.mu.Unlock()
 		if err == nil {
-			s.log.Info("model downloaded", "files", n, "seconds", time.Since(start).Seconds())
+			p := prog.Snapshot()
+			s.log.Info("model downloaded", "files", n, "bytes", p.Bytes, "seconds", time.Since(start).Seconds(), "bytes_per_second", p.BytesPerSec)
 			s.setModelNote("")
 			return true
 		}
@@ -259,6 +270,35 @@ func (s *Sidecar) prepareModel(ctx context.Context) bool {
 	}
 }
 
+// progressEvery is how often a running download logs its progress.
+const progressEvery = 5 * time.Second
+
+// logProgress logs p every progressEvery until the returned stop is called.
+func (s *Sidecar) logProgress(p *gcs.Progress) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				st := p.Snapshot()
+				s.log.Info("downloading model: "+st.String(), "storage_uri", s.cfg.StorageURI,
+					"bytes_done", st.BytesDone, "bytes", st.Bytes, "files_done", st.FilesDone, "files", st.Files, "bytes_per_second", st.BytesPerSec)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// downloadStarted reports whether dir holds an interrupted download to resume.
+func downloadStarted(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, gcs.StageDir))
+	return err == nil && fi.IsDir()
+}
+
 func (s *Sidecar) setModelNote(n string) {
 	s.mu.Lock()
 	s.modelNote = n
@@ -270,6 +310,9 @@ func (s *Sidecar) status() worker.Status {
 	st := s.sup.Status()
 	s.mu.Lock()
 	note := s.modelNote
+	if s.download != nil {
+		note += ": " + s.download.Snapshot().String()
+	}
 	s.mu.Unlock()
 	switch {
 	case s.draining.Load():
