@@ -8,7 +8,7 @@ PKGS      ?= ./...
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
 FUZZTIME  ?= 10s
 
-.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-build bench-lock bench-buildkit bench-hub bases-refresh buildkit
+.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-build bench-lock bench-buildkit bench-hub bench-coldstart bases-refresh buildkit
 
 all: build
 
@@ -80,6 +80,11 @@ bench-build:
 # bench-lock: BENCH_LATENCY=20ms puts the loopback indexes one round trip away.
 bench-lock: build
 	$(GO) run ./lockfile/bench -hfpack $(BIN)/hfpack -latency $${BENCH_LATENCY:-0s}
+## bench-coldstart: the AIP_STORAGE_URI download of a BENCH_COLDSTART_SIZE model from the GCS
+## stand-in (20 ms per request, 50 MB/s per connection) against one sequential stream, and the
+## sidecar's start to health 200 against reading the model once (BENCH_COLDSTART_DIR: where).
+bench-coldstart:
+	$(GO) run ./cmd/hfpack-sidecar/bench/coldstart -size $${BENCH_COLDSTART_SIZE:-4GiB} $${BENCH_COLDSTART_DIR:+-dir $$BENCH_COLDSTART_DIR}
 ## bench-hub: a BENCH_HUB_SIZE model from the stand-in Hub (20 ms per request, 50 MB/s per
 ## connection): hfpack's parallel ranged fetch against one sequential stream, ratio and peak RSS.
 bench-hub:
