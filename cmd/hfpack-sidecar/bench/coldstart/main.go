@@ -13,6 +13,8 @@
 //     a handler whose load() reads every weight file, against reading the
 //     same files once (Go, 1 MiB buffer) in the same run, before and after.
 //     The files are in the page cache for both (they were just written).
+//     It also runs the handler's load() alone in Python, to show what the
+//     sidecar adds over the handler itself.
 //
 //  3. The whole cold start: the sidecar with AIP_STORAGE_URI set and an
 //     empty model directory, from start to health 200, with its peak RSS.
@@ -120,6 +122,13 @@ func run(total, bps int64, latency time.Duration, parent, python string) error {
 	if err != nil {
 		return err
 	}
+	pyStart := time.Now()
+	py := exec.Command(python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import handler; handler.load(sys.argv[2])", work, parDir)
+	py.Stderr = os.Stderr
+	if err := py.Run(); err != nil {
+		return fmt.Errorf("running the handler's load alone: %w", err)
+	}
+	pyLoad := time.Since(pyStart).Seconds()
 	start, err := sidecarStart(bin, python, handler, parDir, "", "")
 	if err != nil {
 		return err
@@ -133,6 +142,7 @@ func run(total, bps int64, latency time.Duration, parent, python string) error {
 	fmt.Printf("sidecar start to health 200:  %6.2fs (handler reads every file; peak RSS %.1f MiB)\n", start.secs, start.rssMiB)
 	r := start.secs / lower
 	fmt.Printf("start to ready over reading once: %.2fx (goal <= 1.3x: %s; page cache warm for both)\n", r, verdict(r <= 1.3))
+	fmt.Printf("the handler's load() alone (%s -c, no sidecar): %.2fs; the sidecar adds %.2fx over it\n", python, pyLoad, start.secs/pyLoad)
 
 	// 3. The whole cold start.
 	empty := filepath.Join(work, "empty")
