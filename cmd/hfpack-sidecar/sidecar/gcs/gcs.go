@@ -134,6 +134,9 @@ func relPath(prefix, name string) (string, error) {
 	if clean == "" || clean != rel || strings.Contains(rel, "\\") || !filepath.IsLocal(filepath.FromSlash(rel)) {
 		return "", fmt.Errorf("object name %q is not a safe relative path", name)
 	}
+	if first, _, _ := strings.Cut(rel, "/"); first == StageDir {
+		return "", fmt.Errorf("object name %q is not a safe relative path: %s holds the download's partial files", name, StageDir)
+	}
 	return filepath.FromSlash(rel), nil
 }
 

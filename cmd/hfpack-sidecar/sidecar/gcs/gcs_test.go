@@ -74,7 +74,7 @@ func TestDownloadChecksumMismatchLeavesNoFile(t *testing.T) {
 }
 
 func TestDownloadRefusesEscapingNames(t *testing.T) {
-	for _, name := range []string{"m/../evil", "m//abs", "m/a/../../evil", "m/./x"} {
+	for _, name := range []string{"m/../evil", "m//abs", "m/a/../../evil", "m/./x", "m/.hfpack-download/x.state"} {
 		t.Run(name, func(t *testing.T) {
 			f := &fakeGCS{bucket: "b", objects: map[string]string{name: "x"}}
 			srv := f.start(t)
