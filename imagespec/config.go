@@ -41,6 +41,16 @@ type Config struct {
 	// Task is the transformers pipeline task for the default handler.
 	Task string `json:"task,omitempty"`
 
+	// Workers is how many worker processes serve, each loading the handler
+	// and taking batches and generations as it becomes free (default 1).
+	// With several workers and GPUs, each is pinned with
+	// CUDA_VISIBLE_DEVICES to its share of them; one worker sees every GPU
+	// (a model sharded with device_map).
+	Workers int `json:"workers,omitempty"`
+	// GPUs is how many GPUs the replica has ([accelerator] count; 0 on
+	// CPU). The sidecar's own CUDA_VISIBLE_DEVICES, when set, names them.
+	GPUs int `json:"gpus,omitempty"`
+
 	// MaxBatchSize is the most instances sent to the handler at once (default 8).
 	MaxBatchSize int `json:"max-batch-size,omitempty"`
 	// MaxBatchDelay is how long the oldest queued instance waits for others (default 5ms).
@@ -161,6 +171,9 @@ func (c Config) WithDefaults() Config {
 	if c.Python == "" {
 		c.Python = DefaultPython
 	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers(c.GPUs)
+	}
 	if c.MaxBatchSize == 0 {
 		c.MaxBatchSize = DefaultMaxBatchSize
 	}
@@ -191,6 +204,12 @@ func (c Config) WithDefaults() Config {
 // Validate rejects values no default can fix; call it on WithDefaults' result.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Workers < 1 || c.Workers > MaxWorkers {
+		errs = append(errs, fmt.Errorf("workers %d is out of range: use 1 to %d", c.Workers, MaxWorkers))
+	}
+	if c.GPUs < 0 {
+		errs = append(errs, fmt.Errorf("gpus %d must not be negative", c.GPUs))
+	}
 	if c.MaxBatchSize < 1 {
 		errs = append(errs, fmt.Errorf("max-batch-size %d must be at least 1", c.MaxBatchSize))
 	}

@@ -23,6 +23,20 @@ const (
 	DefaultRestartBackoffMax    = 30 * time.Second
 )
 
+// MaxWorkers bounds [serving] workers: each worker is a process holding the
+// model in memory.
+const MaxWorkers = 64
+
+// DefaultWorkers is [serving] workers' default for a replica with gpus
+// GPUs: one per GPU when there are several, so that none sits idle for a
+// model that fits on one; otherwise 1.
+func DefaultWorkers(gpus int) int {
+	if gpus > 1 {
+		return gpus
+	}
+	return 1
+}
+
 // Routes the sidecar always serves, besides the AIP_* routes Vertex sets;
 // the containerSpec hfpack prints names them, so Vertex's routes equal the
 // ones users hit locally.

@@ -115,6 +115,12 @@ type Serving struct {
 	// StreamTimeout bounds one generation; Vertex's dedicated endpoint gets
 	// it as its inferenceTimeout.
 	StreamTimeout Duration `toml:"stream-timeout" json:"stream-timeout"`
+	// Workers is how many worker processes serve the model: by default one
+	// per GPU when [accelerator] count > 1 (each pinned to its GPU with
+	// CUDA_VISIBLE_DEVICES), otherwise 1. On GPUs it divides count; 1 keeps
+	// every GPU visible to one worker, for models sharded with device_map.
+	// On CPU any number up to 64 runs GIL-bound handlers in parallel.
+	Workers int `toml:"workers" json:"workers"`
 }
 
 // Image overrides image-level choices.
@@ -288,6 +294,9 @@ func (m *Manifest) applyDefaults(md toml.MetaData) {
 	}
 	if !md.IsDefined("serving", "stream-timeout") {
 		m.Serving.StreamTimeout = Duration{Duration: DefaultStreamTimeout}
+	}
+	if !md.IsDefined("serving", "workers") {
+		m.Serving.Workers = imagespec.DefaultWorkers(m.Accelerator.Count)
 	}
 }
 

@@ -95,7 +95,7 @@ func TestDefaults(t *testing.T) {
 		Accelerator: Accelerator{Type: "cpu", Count: 0},
 		Serving: Serving{MaxBatchSize: 8, MaxBatchDelay: Duration{Duration: 5 * time.Millisecond},
 			RequestTimeout: Duration{Duration: time.Minute}, MaxRequestBytes: 1572864,
-			MaxConcurrentStreams: 4, StreamTimeout: Duration{Duration: 10 * time.Minute}},
+			MaxConcurrentStreams: 4, StreamTimeout: Duration{Duration: 10 * time.Minute}, Workers: 1},
 	}
 	if diff := cmp.Diff(want, *m, cmp.Comparer(func(a, b Duration) bool { return a.Duration == b.Duration }),
 		cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "File" || p.String() == "Dir" }, cmp.Ignore())); diff != "" {
@@ -103,6 +103,22 @@ func TestDefaults(t *testing.T) {
 	}
 	if m, _ := Load(project(t, "name = \"g\"\n[model]\ntask = \"fill-mask\"\n[accelerator]\ntype = \"NVIDIA_L4\"\n")); m == nil || m.Accelerator.Count != 1 {
 		t.Errorf("GPU accelerator count default = %+v, want 1", m)
+	}
+	for _, tc := range []struct {
+		accel string
+		want  int
+	}{
+		{"type = \"NVIDIA_L4\"\n", 1},
+		{"type = \"NVIDIA_L4\"\ncount = 4\n", 4},                         // one worker per GPU
+		{"type = \"NVIDIA_L4\"\ncount = 4\n[serving]\nworkers = 1\n", 1}, // device_map
+		{"type = \"NVIDIA_L4\"\ncount = 8\n[serving]\nworkers = 2\n", 2},
+		{"[serving]\nworkers = 3\n", 3}, // CPU: any number
+	} {
+		src := "name = \"g\"\n[model]\ntask = \"fill-mask\"\n[accelerator]\n" + tc.accel
+		m, err := Load(project(t, src))
+		if err != nil || m.Serving.Workers != tc.want {
+			t.Errorf("workers for %q = %+v, %v; want %d", tc.accel, m, err, tc.want)
+		}
 	}
 }
 
@@ -168,6 +184,8 @@ func TestBrokenManifests(t *testing.T) {
 		{"timeout too long", `request-timeout = "60s"`, `request-timeout = "2h"`, "serving.request-timeout", `request-timeout`, "out of range"},
 		{"batch size zero", `max-batch-size = 8`, `max-batch-size = 0`, "serving.max-batch-size", `max-batch-size = 0`, "out of range"},
 		{"streams zero", `max-request-bytes = 1572864`, "max-request-bytes = 1572864\nmax-concurrent-streams = 0", "serving.max-concurrent-streams", `max-concurrent-streams = 0`, "out of range"},
+		{"workers zero", `max-request-bytes = 1572864`, "max-request-bytes = 1572864\nworkers = 0", "serving.workers", `workers = 0`, "out of range"},
+		{"workers not sharing GPUs", "count = 1\n\n[serving]\n", "count = 4\n\n[serving]\nworkers = 3\n", "serving.workers", `workers = 3`, "use 1, 2, 4"},
 		{"stream timeout too long", `max-request-bytes = 1572864`, "max-request-bytes = 1572864\nstream-timeout = \"3h\"", "serving.stream-timeout", `stream-timeout`, "out of range"},
 		{"request bytes too large", `max-request-bytes = 1572864`, `max-request-bytes = 99999999999`, "serving.max-request-bytes", `max-request-bytes`, "out of range"},
 		{"base by tag", `base = ""`, `base = "nvidia/cuda:12.4.1-base-ubuntu22.04"`, "image.base", `base = "nvidia`, "not pinned"},

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ var knownKeys = []string{
 	"python.index", "python.index.name", "python.index.url", "python.index.packages",
 	"accelerator", "accelerator.type", "accelerator.count", "accelerator.min-driver",
 	"serving", "serving.max-batch-size", "serving.max-batch-delay", "serving.request-timeout", "serving.max-request-bytes",
-	"serving.max-concurrent-streams", "serving.stream-timeout",
+	"serving.max-concurrent-streams", "serving.stream-timeout", "serving.workers",
 	"image", "image.base", "image.catalog",
 }
 
@@ -320,9 +321,30 @@ func (v *validator) serving() {
 		v.errorf("serving.max-concurrent-streams", "%d is out of range: use 1 to %d", s.MaxConcurrentStreams, maxConcurrentStreams)
 	}
 	v.duration("serving.stream-timeout", &s.StreamTimeout, time.Second, maxTimeout)
+	v.workers()
 	if s.MaxRequestBytes < 1 || s.MaxRequestBytes > maxRequestBytes {
 		v.errorf("serving.max-request-bytes", "%d is out of range: use 1 to %d (Vertex's dedicated endpoints accept 10 MB; shared ones 1.5 MB)", s.MaxRequestBytes, maxRequestBytes)
 	}
+}
+
+// workers checks [serving] workers against the replica's GPUs: on a GPU
+// each worker gets an equal share of them, so workers must divide count.
+func (v *validator) workers() {
+	n, a := v.m.Serving.Workers, v.m.Accelerator
+	if n < 1 || n > imagespec.MaxWorkers {
+		v.errorf("serving.workers", "%d is out of range: use 1 to %d", n, imagespec.MaxWorkers)
+		return
+	}
+	if !a.GPU() || a.Count < 1 || a.Count%n == 0 {
+		return
+	}
+	var ok []string
+	for d := 1; d <= a.Count; d++ {
+		if a.Count%d == 0 {
+			ok = append(ok, strconv.Itoa(d))
+		}
+	}
+	v.errorf("serving.workers", "%d workers cannot share %d GPUs equally: use %s (one per GPU: %d; one seeing every GPU, for device_map: 1)", n, a.Count, strings.Join(ok, ", "), a.Count)
 }
 
 func (v *validator) duration(key string, d *Duration, lo, hi time.Duration) {

@@ -345,6 +345,9 @@ func (p *Project) SidecarConfig(sel baseimages.Selection, handler string) images
 
 		MaxConcurrentStreams: m.Serving.MaxConcurrentStreams,
 		StreamTimeout:        imagespec.Duration(m.Serving.StreamTimeout.Duration),
+
+		Workers: m.Serving.Workers,
+		GPUs:    m.Accelerator.Count,
 	}
 }
 

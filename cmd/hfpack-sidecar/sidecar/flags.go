@@ -37,6 +37,8 @@ func ParseArgs(args []string, getenv func(string) string, stderr io.Writer) (Con
 	set.path("model-dir", "model directory", func(c *Config, v string) { c.ModelDir = v })
 	set.path("handler", "handler module file (default: transformers pipeline)", func(c *Config, v string) { c.Handler = v })
 	set.str("task", "pipeline task for the default handler", func(c *Config, v string) { c.Task = v })
+	set.int("workers", "worker processes (default: one per GPU when --gpus > 1, else 1)", func(c *Config, v int) { c.Workers = v })
+	set.int("gpus", "GPUs of the replica, split among the workers with CUDA_VISIBLE_DEVICES", func(c *Config, v int) { c.GPUs = v })
 	set.int("max-batch-size", fmt.Sprintf("most instances per batch (default %d)", imagespec.DefaultMaxBatchSize), func(c *Config, v int) { c.MaxBatchSize = v })
 	set.dur("max-batch-delay", fmt.Sprintf("longest wait for a batch to fill (default %s)", imagespec.DefaultMaxBatchDelay), func(c *Config, v time.Duration) { c.MaxBatchDelay = Duration(v) })
 	set.int("max-queue", fmt.Sprintf("most instances waiting before 429 (default %d x max-batch-size)", imagespec.DefaultQueuePerBatch), func(c *Config, v int) { c.MaxQueue = v })

@@ -181,7 +181,7 @@ func (s *Sidecar) predict(w http.ResponseWriter, r *http.Request) (int, int) {
 	if chat {
 		return s.chatPredictions(w, r, req), n
 	}
-	if st := s.status(); !st.Ready() {
+	if st, ok := s.serving(); !ok {
 		w.Header().Set("Retry-After", "1")
 		msg := "model not ready: " + st.Reason
 		if st.LastError != "" && !strings.Contains(st.Reason, st.LastError) {

@@ -48,14 +48,15 @@ func WithWorkerEnv(env ...string) Option {
 	return func(o *options) { o.env = append(o.env, env...) }
 }
 
-// Sidecar serves the prediction contract in front of one supervised worker.
+// Sidecar serves the prediction contract in front of a pool of supervised
+// workers (Config.Workers of them).
 type Sidecar struct {
 	cfg     Config
 	log     *slog.Logger
 	opts    options
 	batcher *batch.Batcher
 	streams *streamSlots
-	sup     *worker.Supervisor
+	sup     *worker.Pool
 	metrics *metrics
 	mux     http.Handler
 
@@ -81,25 +82,32 @@ func New(cfg Config, opts ...Option) (*Sidecar, error) {
 	}
 	s := &Sidecar{cfg: cfg, log: o.log, opts: o}
 	s.batcher = batch.New(batch.WithMaxSize(cfg.MaxBatchSize), batch.WithMaxDelay(cfg.MaxBatchDelay.D()), batch.WithMaxQueue(cfg.MaxQueue))
-	s.streams = newStreamSlots(cfg.MaxConcurrentStreams, cfg.MaxQueue)
+	s.streams = newStreamSlots(cfg.MaxConcurrentStreams*cfg.Workers, cfg.MaxQueue)
 	s.metrics = newMetrics(cfg.MaxBatchSize, func() float64 { return float64(s.batcher.QueueDepth()) },
 		func() float64 { return float64(s.streams.waiting.Load()) })
 	cmd, err := s.workerCommand()
 	if err != nil {
 		return nil, err
 	}
-	s.sup = worker.New(worker.Config{
-		Command:    cmd,
-		Env:        o.env,
-		ModelDir:   cfg.ModelDir,
-		Handler:    s.handlerPath(),
-		Task:       cfg.Task,
-		Debug:      cfg.Debug,
-		BackoffMin: cfg.RestartBackoff.D(),
-		BackoffMax: cfg.RestartBackoffMax.D(),
-		Log:        s.log,
-		Hooks:      s.metrics.hooks(),
-	})
+	pins := worker.PinDevices(cfg.Workers, worker.DeviceList(cfg.GPUs, os.Getenv("CUDA_VISIBLE_DEVICES")))
+	cfgs := make([]worker.Config, cfg.Workers)
+	for i := range cfgs {
+		cfgs[i] = worker.Config{
+			Command:    cmd,
+			Env:        o.env,
+			ModelDir:   cfg.ModelDir,
+			Handler:    s.handlerPath(),
+			Task:       cfg.Task,
+			Debug:      cfg.Debug,
+			Index:      i,
+			Devices:    pins[i],
+			BackoffMin: cfg.RestartBackoff.D(),
+			BackoffMax: cfg.RestartBackoffMax.D(),
+			Log:        s.log,
+			Hooks:      s.metrics.hooks(),
+		}
+	}
+	s.sup = worker.NewPool(cfgs)
 	s.mux = s.routes()
 	return s, nil
 }
@@ -305,7 +313,7 @@ func (s *Sidecar) setModelNote(n string) {
 	s.mu.Unlock()
 }
 
-// status is the health of the sidecar as a whole.
+// status is the health of the sidecar as a whole: ready when every worker is.
 func (s *Sidecar) status() worker.Status {
 	st := s.sup.Status()
 	s.mu.Lock()
@@ -321,6 +329,20 @@ func (s *Sidecar) status() worker.Status {
 		st.State, st.Reason = worker.StateStarting, note
 	}
 	return st
+}
+
+// serving returns the status and whether requests are accepted: while at
+// least one worker is ready, even when health reports 503 because another
+// is loading or restarting.
+func (s *Sidecar) serving() (worker.Status, bool) {
+	st := s.status()
+	if st.Ready() {
+		return st, true
+	}
+	s.mu.Lock()
+	note := s.modelNote
+	s.mu.Unlock()
+	return st, note == "" && !s.draining.Load() && s.sup.Serving()
 }
 
 // dirEmpty reports whether dir is missing or holds no entries.

@@ -167,7 +167,7 @@ func (s *streamSlots) release() { <-s.sem }
 // returned finish closes the generator if it still runs and frees the slot
 // once the worker has let go of it.
 func (s *Sidecar) startGeneration(ctx context.Context, params, instance json.RawMessage) (*protocol.Stream, func(), error) {
-	if st := s.status(); !st.Ready() {
+	if st, ok := s.serving(); !ok {
 		return nil, nil, errNotReady{st}
 	}
 	if !s.sup.CanGenerate() {

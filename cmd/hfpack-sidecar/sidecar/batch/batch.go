@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
+
 	"sync/atomic"
 	"time"
 
@@ -19,7 +19,9 @@ var ErrQueueFull = errors.New("batch: queue full")
 var ErrClosed = errors.New("batch: shutting down")
 
 // Batcher queues requests and hands out batches. Submit may be called from
-// any goroutine; Next is for one consumer at a time.
+// any goroutine; Next may be called by several consumers (one per worker):
+// they take turns, and a consumer waiting its turn leaves when its context
+// ends.
 type Batcher struct {
 	maxSize  int
 	maxDelay time.Duration
@@ -27,8 +29,8 @@ type Batcher struct {
 
 	queue   chan *chunk
 	queued  atomic.Int64
-	mu      sync.Mutex // serialises consumers; guards pending
-	pending []*chunk   // chunks taken from queue but not yet batched, oldest first
+	turn    chan struct{} // held by the consumer forming a batch; guards pending
+	pending []*chunk      // chunks taken from queue but not yet batched, oldest first
 }
 
 // Option configures a Batcher.
@@ -62,6 +64,7 @@ func New(opts ...Option) *Batcher {
 	// Every chunk holds at least one reserved instance, so the channel can
 	// never fill: sends in Submit do not block.
 	b.queue = make(chan *chunk, b.maxQueue)
+	b.turn = make(chan struct{}, 1)
 	return b
 }
 
@@ -113,8 +116,12 @@ func (b *Batcher) reserve(n int64) bool {
 // Next blocks until a batch is ready or ctx ends. The caller must finish the
 // batch with Complete or Fail.
 func (b *Batcher) Next(ctx context.Context) (*Batch, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	select {
+	case b.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-b.turn }()
 	first, err := b.first(ctx)
 	if err != nil {
 		return nil, err
@@ -208,8 +215,8 @@ func (b *Batcher) dispatch(bt *Batch) *Batch {
 // Close fails every queued request with ErrClosed. Call it once no consumer
 // is running and no Submit will start.
 func (b *Batcher) Close() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	b.turn <- struct{}{}
+	defer func() { <-b.turn }()
 	for _, c := range b.pending {
 		c.call.fail(ErrClosed)
 	}

@@ -199,3 +199,40 @@ func TestSplitIsolatesRequests(t *testing.T) {
 		t.Errorf("request 2 = %s, %v; want [4]", r.preds, r.err)
 	}
 }
+
+// A consumer waiting for its turn while another waits for requests leaves as
+// soon as its context ends: a worker that died idle is noticed at once, not
+// when the next request is handed to it.
+func TestWaitingConsumerLeavesOnCancel(t *testing.T) {
+	b := batch.New(batch.WithMaxDelay(0))
+	got := make(chan *batch.Batch, 1)
+	go func() {
+		bt, err := b.Next(context.Background())
+		if err == nil {
+			got <- bt
+		}
+	}()
+	time.Sleep(20 * time.Millisecond) // let the first consumer take its turn
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := b.Next(ctx); errc <- err }()
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Next = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a consumer waiting its turn did not leave when its context ended")
+	}
+	res := make(chan error, 1)
+	go func() {
+		_, err := b.Submit(context.Background(), nil, []json.RawMessage{json.RawMessage(`1`)})
+		res <- err
+	}()
+	bt := <-got
+	bt.Complete([]json.RawMessage{json.RawMessage(`2`)})
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+}

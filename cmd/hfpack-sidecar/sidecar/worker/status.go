@@ -21,6 +21,14 @@ type Status struct {
 	LastError string `json:"last_error,omitempty"` // why the worker last stopped, kept after recovery
 	PID       int    `json:"pid,omitempty"`        // worker process id, when running
 	Python    string `json:"python,omitempty"`     // worker's Python version, once connected
+
+	// Worker and Devices identify one worker of several: its index and the
+	// CUDA_VISIBLE_DEVICES it was started with ("" when not pinned).
+	Worker  int    `json:"worker,omitempty"`
+	Devices string `json:"cuda_visible_devices,omitempty"`
+	// Workers is every worker's own status, in order, when the pool has several; the
+	// fields above then sum them up.
+	Workers []Status `json:"workers,omitempty"`
 }
 
 // Ready reports whether a prediction sent now would be served.

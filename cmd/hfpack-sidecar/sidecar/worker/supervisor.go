@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/batch"
@@ -36,6 +37,11 @@ type Config struct {
 	Task     string // pipeline task for the default handler
 	Debug    bool   // worker sends tracebacks
 
+	// Index and Devices identify the worker among several (see Pool); a
+	// non-empty Devices is set as the process's CUDA_VISIBLE_DEVICES.
+	Index   int
+	Devices string
+
 	BackoffMin     time.Duration // first restart delay (default 1s)
 	BackoffMax     time.Duration // restart delay cap (default 30s)
 	CrashLoopAfter int           // consecutive failures reported as a crash loop (default 3)
@@ -53,6 +59,8 @@ type Supervisor struct {
 	mu     sync.Mutex
 	status Status
 	conn   *protocol.Conn // the ready worker's connection, nil when none
+
+	streams atomic.Int64 // generations running on this worker
 }
 
 // New returns a Supervisor; call Run to start the worker.
@@ -73,7 +81,10 @@ func New(cfg Config) *Supervisor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Supervisor{cfg: cfg, log: log, status: Status{State: StateStarting, Reason: "worker starting"}}
+	if cfg.Index > 0 || cfg.Devices != "" {
+		log = log.With("worker", cfg.Index)
+	}
+	return &Supervisor{cfg: cfg, log: log, status: Status{State: StateStarting, Reason: "worker starting", Worker: cfg.Index, Devices: cfg.Devices}}
 }
 
 // Status returns the current status.
@@ -311,6 +322,9 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	}
 	cmd := exec.Command(s.cfg.Command[0], s.args(p.sock)...)
 	cmd.Env = append(append(os.Environ(), "PYTHONUNBUFFERED=1"), s.cfg.Env...)
+	if s.cfg.Devices != "" {
+		cmd.Env = append(cmd.Env, "CUDA_VISIBLE_DEVICES="+s.cfg.Devices)
+	}
 	cmd.Stdout = &lineLogger{log: s.log, level: slog.LevelInfo, stream: "stdout"}
 	cmd.Stderr = &lineLogger{log: s.log, level: slog.LevelWarn, stream: "stderr"}
 	cmd.WaitDelay = time.Second
@@ -345,6 +359,11 @@ func (s *Supervisor) Stream(params, instance json.RawMessage) (*protocol.Stream,
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCrashed, err)
 	}
+	s.streams.Add(1)
+	go func() {
+		<-st.Ended()
+		s.streams.Add(-1)
+	}()
 	return st, nil
 }
 
