@@ -445,17 +445,22 @@ _orig = generate
 def generate(state, instance, parameters):
     if parameters.get("stuck"):
         yield "first"
+        open(parameters["stuck"], "w").close()
         time.sleep(3600)
     yield from _orig(state, instance, parameters)
 `)
 	cfg.MaxConcurrentStreams = 1
 	h := startReady(t, cfg, sidecar.WithGeneratorGrace(300*time.Millisecond))
 	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := h.openStream(ctx, "/v1/chat/completions", chatBody("s", `"stuck":true`, true))
+	// The generator must be past its yield, in the sleep, when the client
+	// leaves: cancelled at the yield, it would close as it should.
+	stuck := filepath.Join(t.TempDir(), "stuck")
+	resp, err := h.openStream(ctx, "/v1/chat/completions", chatBody("s", fmt.Sprintf(`"stuck":%q`, stuck), true))
 	must(t, err)
 	if _, err := (sseReader{bufio.NewReader(resp.Body)}).next(); err != nil {
 		t.Fatal(err)
 	}
+	waitFile(t, stuck)
 	cancel()
 	resp.Body.Close()
 	h.waitHealthReason(http.StatusOK, `"restarts":1`)
