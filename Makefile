@@ -8,7 +8,7 @@ PKGS      ?= ./...
 GOBUILD   = CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto
 FUZZTIME  ?= 10s
 
-.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-build bench-lock bench-buildkit bench-hub bench-coldstart bases-refresh buildkit
+.PHONY: all build demo test unit setup lint fuzz e2e release clean bench-serve bench-stream bench-workers bench-build bench-lock bench-buildkit bench-hub bench-coldstart bases-refresh buildkit
 
 all: build
 
@@ -72,6 +72,9 @@ bench-serve: build
 ## and to each piece, against the handler called in-process, at 1 and 64 streams.
 bench-stream:
 	$(GO) run ./cmd/hfpack-sidecar/bench/stream -streams $${BENCH_STREAMS:-1,64}
+## bench-workers: a CPU-bound handler's throughput with [serving] workers 1 vs 2 (goal: 1.7x on 2 CPUs)
+bench-workers:
+	$(GO) run ./cmd/hfpack-sidecar/bench/workers -workers $${BENCH_WORKERS:-1,2}
 # bench-build: BENCH_SIZE of weights (4 shards) plus a quarter of it in wheels
 # of many files; BENCH_PUSH=1 adds the push against skopeo copy (needs
 # docker-registry and skopeo). The issue's size: BENCH_SIZE=16GiB BENCH_PUSH=1.
