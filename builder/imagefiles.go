@@ -53,6 +53,9 @@ func CheckWheels(ctx context.Context, p *Plan, base v1.Image, c *cache.Cache) (w
 	for f := range image {
 		owner[f] = "the base image " + p.Base.Ref
 	}
+	// The sidecar is in every image, whether or not the plan names its
+	// binary yet (the preflight checks the wheels before it is found).
+	owner[strings.TrimPrefix(SidecarImagePath, "/")] = "hfpack's sidecar layer"
 	for _, l := range p.Layers {
 		for _, f := range l.Files {
 			owner[strings.TrimPrefix(f.Path, "/")] = "hfpack's " + l.Name + " layer"

@@ -122,6 +122,35 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	p, err := Layout(in)
+	if err != nil {
+		return nil, err
+	}
+	h := hasher{ctx: ctx, cache: o.cache, storeAll: o.storeAll, planned: &p.planned}
+	// Every layer of local files is read once, the layers in parallel: the
+	// files' hashes and the layer itself come from the same read.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	hh := h
+	hh.ctx = gctx
+	for i := range p.Layers {
+		if len(p.Layers[i].Files) > 0 {
+			g.Go(func() error { return hh.hashLayer(p, &p.Layers[i]) })
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i := range p.Layers {
+		p.Layers[i].Key = layerKey(p, p.Layers[i])
+	}
+	return p, nil
+}
+
+// Layout validates in and lays out the image's layers (which wheels and
+// which files go where) without reading a file: what CheckWheels needs.
+// NewPlan is Layout plus every file's hash and every layer's key.
+func Layout(in Inputs) (*Plan, error) {
 	in = withDefaults(in)
 	if err := validate(in); err != nil {
 		return nil, err
@@ -133,7 +162,6 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 			Python: in.Base.Python, SitePackages: in.Base.SitePackages, Pull: in.Base.Pull, Catalog: in.Base.Catalog, Layout: in.Base.Layout},
 		SourceDateEpoch: in.SourceDateEpoch,
 	}
-	h := hasher{ctx: ctx, cache: o.cache, storeAll: o.storeAll, planned: &p.planned}
 	if in.Runtime != nil {
 		l, err := runtimeLayer(*in.Runtime, in.Compression.Code)
 		if err != nil {
@@ -156,23 +184,6 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 		if ok {
 			p.Layers = append(p.Layers, l)
 		}
-	}
-	// Every layer of local files is read once, the layers in parallel: the
-	// files' hashes and the layer itself come from the same read.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	hh := h
-	hh.ctx = gctx
-	for i := range p.Layers {
-		if len(p.Layers[i].Files) > 0 {
-			g.Go(func() error { return hh.hashLayer(p, &p.Layers[i]) })
-		}
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for i := range p.Layers {
-		p.Layers[i].Key = layerKey(p, p.Layers[i])
 	}
 	p.Config = imageConfig(in)
 	return p, nil

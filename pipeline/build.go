@@ -43,6 +43,9 @@ type BuildOptions struct {
 	Sidecar string
 	// Version is recorded in the image's labels.
 	Version string
+	// SkipWheelCheck leaves out builder.CheckWheels (for --plan and
+	// --emit-llb, which install nothing).
+	SkipWheelCheck bool
 	// Logf reports progress lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -80,33 +83,40 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	pf, err := p.Preflight(ctx, PreflightOptions{CacheDir: o.CacheDir, FetchWheels: true, Logf: logf})
+	pf, err := p.Preflight(ctx, PreflightOptions{CacheDir: o.CacheDir, FetchWheels: true, CheckWheels: !o.SkipWheelCheck, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
 	sel, root := pf.Selection, pf.CacheRoot
 	pr := &Prepared{Selection: sel, Model: pf.Model, Imports: pf.Imports, Warnings: pf.Warnings, BuildCache: buildCacheDir(root)}
-	app, err := p.AppFiles(root, sel, pf.Imports)
-	if err != nil {
-		return nil, err
+	app := pf.AppFiles
+	if pf.Base == nil { // the wheel check did not prepare them
+		if app, err = p.AppFiles(root, sel, pf.Imports); err != nil {
+			return nil, err
+		}
 	}
 	if o.Sidecar == "" {
 		if o.Sidecar, err = FindSidecar(); err != nil {
 			return nil, err
 		}
 	}
-	base, err := p.Base(sel)
-	if err != nil {
-		return nil, err
+	base, runtime := pf.Base, pf.Runtime
+	if base == nil {
+		b, err := p.Base(sel)
+		if err != nil {
+			return nil, err
+		}
+		base = &b
 	}
 	pr.BaseImage = base.Image
 	manifestDigest, lockDigest, err := p.digests()
 	if err != nil {
 		return nil, err
 	}
-	runtime, err := Runtime(ctx, root, sel, logf)
-	if err != nil {
-		return nil, err
+	if pf.Base == nil {
+		if runtime, err = Runtime(ctx, root, sel, logf); err != nil {
+			return nil, err
+		}
 	}
 	pr.Inputs = builder.Inputs{
 		Runtime:         runtime,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/builder"
+	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/imports"
 	"github.com/hfpack/hfpack/builder/modelcheck"
 	"github.com/hfpack/hfpack/imagespec"
@@ -26,6 +27,13 @@ type PreflightOptions struct {
 	// when the wheels are not cached and the index is unreachable: check
 	// passes on what it could check; a build needs the wheels anyway.
 	Offline bool
+	// CheckWheels runs builder.CheckWheels: a wheel file that would replace
+	// a file of the base, of hfpack's layers or of another wheel is refused
+	// (it fetches the wheels, the Python runtime and the base's file list).
+	// Offline, wheels or a base that cannot be reached, or a runtime that
+	// cannot be downloaded, leave it unrun, with WheelsSkipped set and a
+	// warning naming what was not checked.
+	CheckWheels bool
 	// Logf reports progress lines; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -47,6 +55,18 @@ type Preflight struct {
 	// ImportsSkipped is the network error that kept the import check from
 	// running (Offline only).
 	ImportsSkipped error
+	// WheelsSkipped is why the wheel-file check did not run (Offline only):
+	// the wheels, the runtime or the base could not be reached, or the
+	// [image] base layout does not exist yet.
+	WheelsSkipped error
+	// WheelsChecked is set when CheckWheels ran and found no wheel
+	// replacing a file of the image.
+	WheelsChecked bool
+	// AppFiles, Base and Runtime are the build inputs the wheel check
+	// prepared (set only when it ran), so a build does not prepare them twice.
+	AppFiles []builder.File
+	Base     *Base
+	Runtime  *builder.Runtime
 	// Warnings are problems that do not stop the build: the selection's,
 	// the model's, optional imports and a base layout not built yet.
 	Warnings []string
@@ -95,14 +115,21 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 		return nil, err
 	}
 	handler := p.Manifest.HandlerPath()
-	if handler == "" && !o.FetchWheels {
+	if handler == "" && !o.FetchWheels && !o.CheckWheels {
 		return pf, nil
 	}
 	pf.Wheels, err = p.FetchWheels(ctx, pf.CacheRoot, logf)
 	var ne net.Error
 	if o.Offline && errors.As(err, &ne) {
-		pf.Wheels, pf.ImportsSkipped = nil, err
-		pf.Warnings = append(pf.Warnings, fmt.Sprintf("imports of %s not checked: %v", filepath.Base(handler), err))
+		pf.Wheels = nil
+		if handler != "" {
+			pf.ImportsSkipped = err
+			pf.Warnings = append(pf.Warnings, fmt.Sprintf("imports of %s not checked: %v", filepath.Base(handler), err))
+		}
+		if o.CheckWheels {
+			pf.WheelsSkipped = err
+			pf.Warnings = append(pf.Warnings, fmt.Sprintf("wheel files not checked against the image's files: the locked wheels are not cached and the index is unreachable: %v", err))
+		}
 		return pf, nil
 	}
 	if err != nil {
@@ -116,7 +143,81 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 			pf.Warnings = append(pf.Warnings, fmt.Sprintf("%s:%d: optional import %q is not provided by the lock (guarded by except ImportError)", o.File, o.Line, o.Module))
 		}
 	}
+	if o.CheckWheels {
+		if err := p.checkWheels(ctx, pf, o.Offline, logf); err != nil {
+			return nil, err
+		}
+	}
 	return pf, nil
+}
+
+// checkWheels installs the locked wheels into a scratch tree against the
+// image's other files, as both builders will (builder.CheckWheels), before
+// anything is built: a wheel file that would replace a file of the base,
+// of hfpack's layers or of another wheel is refused, naming both. It
+// prepares the build inputs it needs (app files, base, runtime) into pf.
+// Offline, a base that cannot be reached, a runtime that cannot be
+// downloaded, or a base layout not built yet leaves the check unrun with a
+// warning saying so.
+func (p *Project) checkWheels(ctx context.Context, pf *Preflight, offline bool, logf func(string, ...any)) error {
+	skip := func(what string, err error) error {
+		var ne net.Error
+		if !offline || !errors.As(err, &ne) {
+			return err
+		}
+		pf.WheelsSkipped = err
+		pf.Warnings = append(pf.Warnings, fmt.Sprintf("wheel files not checked against the image's files: %s: %v", what, err))
+		return nil
+	}
+	if w := p.missingLayout(); w != "" && offline {
+		pf.WheelsSkipped = errors.New(w)
+		pf.Warnings = append(pf.Warnings, "wheel files not checked against the base's files: "+w)
+		return nil
+	}
+	sel, root := pf.Selection, pf.CacheRoot
+	app, err := p.AppFiles(root, sel, pf.Imports)
+	if err != nil {
+		return err
+	}
+	base, err := p.Base(sel)
+	if err != nil {
+		return err
+	}
+	rt, err := Runtime(ctx, root, sel, logf)
+	if err != nil {
+		if offline {
+			// Downloading the runtime is the build's step, not one of its
+			// refusals: check says what it could not check instead.
+			pf.WheelsSkipped = err
+			pf.Warnings = append(pf.Warnings, fmt.Sprintf("wheel files not checked against the image's files: %v", err))
+			return nil
+		}
+		return err
+	}
+	plan, err := builder.Layout(builder.Inputs{
+		Runtime:         rt,
+		Name:            p.Manifest.Name,
+		Base:            base.Input,
+		Wheels:          pf.Wheels,
+		ModelDir:        p.ModelDir(),
+		AppFiles:        app,
+		SourceDateEpoch: pf.SourceDateEpoch,
+	})
+	if err != nil {
+		return err
+	}
+	c, err := buildcache.Open(buildCacheDir(root)) // the base's remembered file lists
+	if err != nil {
+		return err
+	}
+	warnings, err := builder.CheckWheels(ctx, plan, base.Image, c)
+	pf.Warnings = append(pf.Warnings, warnings...)
+	if err != nil {
+		return skip("the base image cannot be read", err)
+	}
+	pf.WheelsChecked = true
+	pf.AppFiles, pf.Base, pf.Runtime = app, &base, rt
+	return nil
 }
 
 // missingLayout warns about an [image] base OCI layout that does not exist

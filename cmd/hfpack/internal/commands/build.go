@@ -125,6 +125,9 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 		Sidecar:  f.sidecar,
 		Version:  ReadVersion().Version,
 		Logf:     g.ui.Infof,
+		// Both builders run the same installer: the preflight refuses a
+		// wheel that would replace a file of the image, or another wheel's.
+		SkipWheelCheck: f.plan || f.emitLLB != "",
 	})
 	if err != nil {
 		return err
@@ -153,15 +156,6 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	}
 	if f.emitLLB != "" {
 		return emitLLB(ctx, g, p, plan, f.emitLLB)
-	}
-	// Both builders run the same installer: a wheel that would replace a
-	// file of the image, or another wheel's, is refused before either.
-	warnings, err := builder.CheckWheels(ctx, plan, pr.BaseImage, c)
-	for _, w := range warnings {
-		g.ui.Warnf("%s", w)
-	}
-	if err != nil {
-		return err
 	}
 	if f.builder == builderBuildKit {
 		return buildWithBuildKit(ctx, g, p, pr, plan, f, targets, epoch)

@@ -76,7 +76,7 @@ func runCheck(ctx context.Context, u *ui.UI, path, cacheDir string) (*CheckRepor
 	}
 	p.ModelProgress = modelProgress(u, p)
 	m := p.Manifest
-	pf, err := p.Preflight(ctx, pipeline.PreflightOptions{CacheDir: cacheDir, Offline: true})
+	pf, err := p.Preflight(ctx, pipeline.PreflightOptions{CacheDir: cacheDir, Offline: true, CheckWheels: true})
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,12 @@ func runCheck(ctx context.Context, u *ui.UI, path, cacheDir string) (*CheckRepor
 			r.Imports = pf.Imports.Resolved
 			r.add("imports", "%s: %s", filepath.Base(h), summarizeImports(pf.Imports))
 		}
+	}
+	switch {
+	case pf.WheelsChecked:
+		r.add("wheels", "%d wheels install without replacing a file of the image", len(pf.Wheels))
+	case pf.WheelsSkipped != nil:
+		r.add("wheels", "not checked against the image's files (see the warning)")
 	}
 	return r, nil
 }

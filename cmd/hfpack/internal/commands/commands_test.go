@@ -266,4 +266,41 @@ func TestCheckOffline(t *testing.T) {
 	if !strings.Contains(stdout, "imports      handler.py: not checked") || !strings.Contains(stdout, "warning: imports of handler.py not checked") {
 		t.Errorf("check offline output:\n%s", stdout)
 	}
+	// Nor are the wheels' files checked against the image's: check says so.
+	if !strings.Contains(stdout, "warning: wheel files not checked against the image's files: the locked wheels are not cached and the index is unreachable") {
+		t.Errorf("check offline does not say the wheel files were not checked:\n%s", stdout)
+	}
+}
+
+// When the wheels are at hand but the registry base is not, check passes
+// on what it could check and says plainly that the wheels' files were not
+// checked against the base; build, which needs the base, refuses.
+func TestCheckOfflineBase(t *testing.T) {
+	t.Setenv("HFPACK_CACHE_DIR", t.TempDir())
+	m := refusalProject(t, "cpu", nil)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	t.Setenv("HFPACK_BASE_MIRROR", closed+"/dockerhub") // a registry that is down
+	code, stdout, stderr := run(t, "check", m)
+	if code != ExitOK {
+		t.Fatalf("check with the base unreachable: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "warning: wheel files not checked against the image's files: the base image cannot be read: ") || !strings.Contains(stdout, closed) {
+		t.Errorf("check does not say the wheel files were not checked against the base:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "ok  wheels       not checked") {
+		t.Errorf("check output:\n%s", stdout)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr = run(t, "build", m, "--output", "oci:"+out, "--sidecar", fakeSidecar(t))
+	if code != ExitFailure || !strings.Contains(stderr, closed) {
+		t.Errorf("build with the base unreachable: exit %d, want 1 naming %s:\n%s", code, closed, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("build wrote %s before refusing", out)
+	}
 }

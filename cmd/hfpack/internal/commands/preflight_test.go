@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/lockfile/indextest"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 )
@@ -55,6 +61,60 @@ func editFile(t *testing.T, path string, pairs ...string) {
 		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
 	}
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clashProject is a copy of the example on a local base holding
+// /usr/local/bin/tool and Debian's dist-packages/six.py, locked with a
+// wheel "clash" whose data file is f.
+func clashProject(f indextest.DataFile) func(t *testing.T) string {
+	return func(t *testing.T) string {
+		t.Helper()
+		srv := indextest.NewServer()
+		t.Cleanup(srv.Close)
+		srv.MustAddWheel(indextest.WheelSpec{Name: "hfpack-demo-text", Version: "1.0.0", TopLevel: []string{"demo_text"}})
+		srv.MustAddWheel(indextest.WheelSpec{Name: "clash", Version: "1.0", Data: []indextest.DataFile{f}})
+		path := exampleCopy(t, srv.URL)
+		editFile(t, path,
+			`requirements = ["hfpack-demo-text>=1.0"]`, `requirements = ["hfpack-demo-text>=1.0", "clash==1.0"]`,
+			`base = "oci-layout:.hfpack/base"`, `base = "oci-layout:base"`)
+		writeBaseWithFiles(t, filepath.Join(filepath.Dir(path), "base"), map[string][]byte{
+			"usr/local/bin/tool":                   []byte("#!/bin/sh\n"),
+			"usr/lib/python3/dist-packages/six.py": []byte("# Debian's\n"),
+		})
+		if code, _, stderr := run(t, "lock", path); code != ExitOK {
+			t.Fatalf("hfpack lock: exit %d\n%s", code, stderr)
+		}
+		return path
+	}
+}
+
+// writeBaseWithFiles writes a linux/amd64 base labelled with Python 3.11
+// at /usr/bin/python3 whose one layer holds files.
+func writeBaseWithFiles(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	l, err := crane.Layer(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := empty.Image.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	cf.Config.Labels = map[string]string{baseimages.LabelPython: "3.11", baseimages.LabelGlibc: "2.36", baseimages.LabelPythonPath: "/usr/bin/python3"}
+	img, err := mutate.ConfigFile(empty.Image, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.AppendLayers(img, l); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -118,6 +178,10 @@ func TestCheckRefusesWhatBuildRefuses(t *testing.T) {
 		{name: "bad HFPACK_PYTHON_MIRROR", project: cpu, env: []string{"HFPACK_PYTHON_MIRROR=files.corp.example/pbs"}, want: `HFPACK_PYTHON_MIRROR="files.corp.example/pbs" is not an http(s) URL`},
 		{name: "bad HFPACK_BASE_MIRROR", project: cpu, env: []string{"HFPACK_BASE_MIRROR=https://mirror.example/hub"}, want: `HFPACK_BASE_MIRROR="https://mirror.example/hub" is not a registry host/path`},
 		{name: "bad HFPACK_CATALOG", project: cpu, env: []string{"HFPACK_CATALOG=/nonexistent/catalog.json"}, want: "HFPACK_CATALOG: reading catalog file"},
+		{name: "wheel script replaces a base file", project: clashProject(indextest.DataFile{Scheme: "scripts", WheelFile: indextest.WheelFile{Path: "tool", Data: []byte("#!python\n")}}),
+			want: "wheel clash-1.0-py3-none-any.whl: wheel would replace a file of the image: it installs /usr/local/bin/tool, which the base image oci-layout:base"},
+		{name: "wheel module replaces a base file", project: clashProject(indextest.DataFile{Scheme: "purelib", WheelFile: indextest.WheelFile{Path: "six.py", Data: []byte("# not the base's\n")}}),
+			want: "it installs /usr/lib/python3/dist-packages/six.py, which the base image oci-layout:base"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,11 +280,18 @@ func TestL4TorchOnCatalogBase(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("check: exit %d\n%s", code, stderr)
 	}
+	// The runtime cannot be downloaded, so the wheels' files are not
+	// checked against it: check says so, and warns of nothing else.
+	skipped := "warning: wheel files not checked against the image's files: downloading the Python runtime " + mirror.URL
 	for _, w := range strings.Split(stdout+stderr, "\n") {
-		if strings.HasPrefix(w, "warning:") && (strings.Contains(w, "runtime") || strings.Contains(w, "sha256")) {
+		if strings.HasPrefix(w, "warning:") && (strings.Contains(w, "runtime") || strings.Contains(w, "sha256")) && !strings.HasPrefix(w, skipped) {
 			t.Errorf("check warns about the runtime: %s", w)
 		}
 	}
+	if !strings.Contains(stdout+stderr, skipped) || !strings.Contains(stdout, "ok  wheels") {
+		t.Errorf("check does not say the wheel files were not checked:\n%s%s", stdout, stderr)
+	}
+	asked = nil
 	if !strings.Contains(stdout, "ok  python") || !strings.Contains(stdout, "CPython 3.11.16 runtime at /opt/hfpack/python") || !strings.Contains(stdout, "nvidia/cuda:12.1.1-base-ubuntu22.04") {
 		t.Errorf("check output:\n%s", stdout)
 	}
