@@ -44,7 +44,11 @@ func newCheck(g *globals) *cobra.Command {
 manifest's keys and values, the lock's freshness, the base image for the
 accelerator (an impossible GPU or driver is refused here, before anything is
 downloaded), the model directory, and the handler's imports against the
-locked wheels (which are downloaded into the cache to read their file lists).
+locked wheels (which are downloaded into the cache to read their file lists),
+and the wheels' files against the image's: a wheel file that would replace a
+file of the base, of hfpack's layers or of another wheel is refused (when the
+wheels, the base or the Python runtime cannot be reached, a warning says what
+was not checked).
 It stops at the first failing stage, naming the file, the cause and the fix.
 check is build's preflight: it refuses everything build would refuse before
 writing a byte, with the same message.`,
