@@ -122,7 +122,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := Layout(in)
+	p, err := PlanLayers(in)
 	if err != nil {
 		return nil, err
 	}
@@ -147,10 +147,10 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 	return p, nil
 }
 
-// Layout validates in and lays out the image's layers (which wheels and
+// PlanLayers validates in and lays out the image's layers (which wheels and
 // which files go where) without reading a file: what CheckWheels needs.
-// NewPlan is Layout plus every file's hash and every layer's key.
-func Layout(in Inputs) (*Plan, error) {
+// NewPlan is PlanLayers plus every file's hash and every layer's key.
+func PlanLayers(in Inputs) (*Plan, error) {
 	in = withDefaults(in)
 	if err := validate(in); err != nil {
 		return nil, err

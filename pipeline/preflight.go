@@ -194,7 +194,7 @@ func (p *Project) checkWheels(ctx context.Context, pf *Preflight, offline bool, 
 		}
 		return err
 	}
-	plan, err := builder.Layout(builder.Inputs{
+	plan, err := builder.PlanLayers(builder.Inputs{
 		Runtime:         rt,
 		Name:            p.Manifest.Name,
 		Base:            base.Input,
