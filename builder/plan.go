@@ -148,7 +148,7 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 }
 
 // PlanLayers validates in and lays out the image's layers (which wheels and
-// which files go where) without reading a file: what CheckWheels needs.
+// which files go where) without reading a file's bytes: what CheckWheels needs.
 // NewPlan is PlanLayers plus every file's hash and every layer's key.
 func PlanLayers(in Inputs) (*Plan, error) {
 	in = withDefaults(in)
