@@ -146,6 +146,13 @@ func run(python, workerList string, requests, clients, n, rounds int) error {
 		fmt.Printf("%-8d %12.2f %12.1f %9.2fx %13.2f (%d)\n", w, best[i].Seconds(), float64(requests)/best[i].Seconds(), best[0].Seconds()/best[i].Seconds(), par[i], w)
 	}
 	fmt.Println("(CPUs busy: the workers' CPU seconds over the wall time; below n means other processes took the CPUs)")
+	if ag, _ := os.ReadFile("/proc/sys/kernel/sched_autogroup_enabled"); strings.TrimSpace(string(ag)) == "1" {
+		if f := strings.Fields(string(load)); len(f) > 0 {
+			if l, _ := strconv.ParseFloat(f[0], 64); l > float64(runtime.NumCPU()) {
+				fmt.Println("note: the machine is loaded and the kernel's autogroup scheduling gives this session one share of the CPUs however many workers it runs; the ratio is meaningful only where the CPUs busy reach n")
+			}
+		}
+	}
 	fmt.Println("goal on 2 CPUs: 2 workers at least 1.70x 1 worker")
 	return nil
 }
