@@ -1,7 +1,11 @@
 package sidecar_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -185,4 +189,53 @@ func TestWorkerCrashRestartsOnlyThatWorker(t *testing.T) {
 			t.Errorf("predict after the crash = %d %s", code, body)
 		}
 	}
+}
+
+// A generation goes to the ready worker running the fewest: while one
+// worker holds a stream, the next runs on the other, and
+// max-concurrent-streams counts per worker.
+func TestStreamsGoToAFreeWorker(t *testing.T) {
+	cfg := testConfig(t, workersHandler+`
+def generate(state, instance, parameters):
+    yield os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+    if parameters.get("hold"):
+        while not os.path.exists(parameters["hold"]):
+            time.sleep(0.005)
+        yield "."
+`)
+	cfg.Workers, cfg.GPUs, cfg.MaxConcurrentStreams = 2, 2, 1
+	h := startReady(t, cfg)
+	hold := filepath.Join(t.TempDir(), "hold")
+	resp, err := h.openStream(context.Background(), "/v1/chat/completions", chatBody("a", fmt.Sprintf(`"hold":%q`, hold), true))
+	must(t, err)
+	defer resp.Body.Close()
+	r := sseReader{bufio.NewReader(resp.Body)}
+	var first string
+	for first == "" { // the role chunk may come alone
+		ev, err := r.next()
+		must(t, err)
+		var c chunk
+		must(t, json.Unmarshal([]byte(ev.data), &c))
+		for _, ch := range c.Choices {
+			if ch.Delta.Content != nil {
+				first += *ch.Delta.Content
+			}
+		}
+	}
+	code, body := h.post("/v1/chat/completions", chatBody("b", "", false))
+	must(t, os.WriteFile(hold, nil, 0o644))
+	var out struct {
+		Choices []struct {
+			Message struct{ Content string }
+		}
+	}
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &out) != nil || len(out.Choices) != 1 {
+		t.Fatalf("second generation = %d %s, want 200 while the first holds its worker", code, body)
+	}
+	got := []string{first, out.Choices[0].Message.Content}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"0", "1"}) {
+		t.Errorf("the two generations ran with CUDA_VISIBLE_DEVICES %q, want one on each worker", got)
+	}
+	io.Copy(io.Discard, resp.Body)
 }
