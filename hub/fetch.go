@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,14 +18,14 @@ import (
 
 	"github.com/gofrs/flock"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/hfpack/hfpack/hub/rangefetch"
 )
 
 // Defaults of a Fetcher.
 const (
 	DefaultConnections = 8
 	DefaultChunkSize   = 64 << 20
-	bufSize            = 1 << 20
-	checkpointEvery    = 16 << 20
 )
 
 // Progress receives the bytes of a fetch as they arrive.
@@ -88,7 +86,7 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Snapshot) error {
 			return err
 		}
 		if !ok {
-			todo = append(todo, &download{f: f, repo: s.Repo, commit: s.Commit, file: file})
+			todo = append(todo, f.newDownload(s.Repo, s.Commit, file))
 		}
 	}
 	if len(todo) == 0 {
@@ -204,7 +202,7 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 	var jobs []job
 	defer func() {
 		for _, d := range todo {
-			d.close()
+			d.Close()
 		}
 	}()
 	for _, d := range todo {
@@ -213,10 +211,8 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 			return nil, err
 		}
 		prog.Add(have)
-		for i := range d.done {
-			if d.done[i] < d.chunkLen(i) {
-				jobs = append(jobs, job{d, i})
-			}
+		for _, i := range d.Missing() {
+			jobs = append(jobs, job{d, i})
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -237,7 +233,7 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 	})
 	for range min(conns, max(len(jobs), 1)) {
 		g.Go(func() error {
-			buf := make([]byte, bufSize)
+			buf := make([]byte, rangefetch.BufSize)
 			for j := range next {
 				if err := j.d.fetchChunk(gctx, j.i, buf, prog); err != nil {
 					return err
@@ -248,7 +244,7 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 	}
 	if err := g.Wait(); err != nil {
 		for _, d := range todo {
-			d.checkpoint(true)
+			d.Checkpoint(true)
 		}
 		return nil, err
 	}
@@ -267,119 +263,36 @@ func (f *Fetcher) round(ctx context.Context, todo []*download, prog Progress, fr
 
 // download is one file being fetched into its .partial file.
 type download struct {
+	rangefetch.File
 	f            *Fetcher
 	repo, commit string
 	file         File
 
-	out   *os.File
-	chunk int64
-
 	resolveMu sync.Mutex
 	mu        sync.Mutex
-	cond      *sync.Cond
-	done      []int64 // bytes present from the start of each chunk
-	unsaved   int64
 	location  string // where GETs go; "" until resolved
 	hashed    string // the sha256 once every byte has been hashed
 	got       string
-	hashErr   error
-	cancelled bool
 }
 
-type state struct {
-	Size  int64   `json:"size"`
-	Chunk int64   `json:"chunk"`
-	Done  []int64 `json:"done"`
-}
-
-func (d *download) partial() string { return d.f.BlobPath(d.file.SHA256) + ".partial" }
-func (d *download) stateFile() string {
-	return d.f.BlobPath(d.file.SHA256) + ".state"
+func (f *Fetcher) newDownload(repo, commit string, file File) *download {
+	blob := f.BlobPath(file.SHA256)
+	return &download{
+		File: rangefetch.File{
+			Size:      file.Size,
+			Partial:   blob + ".partial",
+			StateFile: blob + ".state",
+			WrapIO:    func(err error) error { return fmt.Errorf("model cache: %w", err) },
+		},
+		f: f, repo: repo, commit: commit, file: file,
+	}
 }
 
 // open opens the partial file, resuming the chunks a previous run saved
 // unless fresh, and returns the bytes already present.
 func (d *download) open(chunk int64, fresh bool) (int64, error) {
-	d.cond = sync.NewCond(&d.mu)
-	d.hashed, d.got, d.hashErr, d.cancelled = "", "", nil, false
-	st := state{Size: d.file.Size, Chunk: chunk, Done: make([]int64, chunks(d.file.Size, chunk))}
-	if !fresh {
-		// Resume in the chunks the interrupted run used.
-		if b, err := os.ReadFile(d.stateFile()); err == nil {
-			var old state
-			if json.Unmarshal(b, &old) == nil && old.Size == st.Size && old.Chunk > 0 && len(old.Done) == chunks(old.Size, old.Chunk) {
-				st = old
-				chunk = old.Chunk
-			}
-		}
-	}
-	out, err := os.OpenFile(d.partial(), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return 0, fmt.Errorf("model cache: %w", err)
-	}
-	if fi, err := out.Stat(); err == nil && fi.Size() > d.file.Size || fresh {
-		if err := out.Truncate(0); err != nil {
-			out.Close()
-			return 0, fmt.Errorf("model cache: %w", err)
-		}
-		clear(st.Done)
-	}
-	d.out, d.chunk, d.done = out, chunk, st.Done
-	var have int64
-	for i, v := range d.done {
-		if v < 0 || v > d.chunkLen(i) {
-			clear(d.done)
-			return 0, nil
-		}
-		have += v
-	}
-	return have, nil
-}
-
-// chunks is the number of chunks of a file: at least one, even when empty.
-func chunks(size, chunk int64) int {
-	return max(1, int((size+chunk-1)/chunk))
-}
-
-func (d *download) chunkLen(i int) int64 {
-	start := int64(i) * d.chunk
-	return min(d.chunk, d.file.Size-start)
-}
-
-func (d *download) close() {
-	if d.out != nil {
-		d.out.Close()
-		d.out = nil
-	}
-}
-
-// checkpoint saves which bytes are present, at most every checkpointEvery
-// bytes unless force. The data is written before the state that claims it.
-func (d *download) checkpoint(force bool) {
-	d.mu.Lock()
-	if !force && d.unsaved < checkpointEvery {
-		d.mu.Unlock()
-		return
-	}
-	d.unsaved = 0
-	b, _ := json.Marshal(state{Size: d.file.Size, Chunk: d.chunk, Done: slices.Clone(d.done)})
-	d.mu.Unlock()
-	writeAtomic(d.stateFile(), b)
-}
-
-func writeAtomic(path string, b []byte) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*")
-	if err != nil {
-		return
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return
-	}
-	if tmp.Close() == nil {
-		os.Rename(tmp.Name(), path)
-	}
+	d.hashed, d.got = "", ""
+	return d.Open(chunk, fresh)
 }
 
 // resolve finds where the file's bytes are served: a HEAD on the resolve
@@ -454,7 +367,7 @@ func (d *download) fetchChunk(ctx context.Context, i int, buf []byte, prog Progr
 		refresh = false
 		err = d.get(ctx, loc, i, buf, prog)
 		if err == nil {
-			d.checkpoint(true)
+			d.Checkpoint(true)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -476,11 +389,7 @@ func (d *download) fetchChunk(ctx context.Context, i int, buf []byte, prog Progr
 
 // get requests the missing bytes of chunk i and writes them in place.
 func (d *download) get(ctx context.Context, loc string, i int, buf []byte, prog Progress) error {
-	d.mu.Lock()
-	have := d.done[i]
-	d.mu.Unlock()
-	start := int64(i)*d.chunk + have
-	end := int64(i)*d.chunk + d.chunkLen(i) // exclusive
+	start, end := d.Span(i) // end exclusive
 	if start >= end {
 		return nil
 	}
@@ -509,85 +418,28 @@ func (d *download) get(ctx context.Context, loc string, i int, buf []byte, prog 
 		return &HTTPError{Method: http.MethodGet, URL: stripQuery(loc), Status: resp.StatusCode,
 			Code: resp.Header.Get("X-Error-Code"), Message: clip(resp.Header.Get("X-Error-Message"))}
 	}
-	body = io.LimitReader(body, end-start)
-	pos := start
-	for pos < end {
-		// Whole buffers: one write, one wake-up of the hasher per MiB.
-		n, rerr := io.ReadFull(body, buf[:min(int64(len(buf)), end-pos)])
-		if n > 0 {
-			if _, err := d.out.WriteAt(buf[:n], pos); err != nil {
-				return fmt.Errorf("model cache: %w", err)
-			}
-			pos += int64(n)
-			d.mu.Lock()
-			d.done[i] += int64(n)
-			d.unsaved += int64(n)
-			d.cond.Broadcast()
-			d.mu.Unlock()
-			prog.Add(int64(n))
-			d.checkpoint(false)
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			return redactErr(rerr)
-		}
-	}
-	if pos < end {
-		return io.ErrUnexpectedEOF
-	}
-	return nil
+	// A read error may carry the signed URL: redact it.
+	return d.Fill(i, start, end, redactReader{body}, buf, prog.Add)
 }
 
-// frontier is how many bytes from the start of the file are present.
-func (d *download) frontier() int64 {
-	var n int64
-	for i, v := range d.done {
-		n += v
-		if v < d.chunkLen(i) {
-			break
-		}
+// redactReader strips the query from the errors of r.
+type redactReader struct{ r io.Reader }
+
+func (r redactReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = redactErr(err)
 	}
-	return n
+	return n, err
 }
 
 // hash reads the file in order as its prefix arrives, so hashing overlaps
 // the download, and records the sha256 when every byte has been read.
 func (d *download) hash(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
-		d.mu.Lock()
-		d.cancelled = true
-		d.cond.Broadcast()
-		d.mu.Unlock()
-	})
-	defer stop()
 	h := sha256.New()
-	var buf []byte
-	var pos int64
-	for pos < d.file.Size {
-		d.mu.Lock()
-		for d.frontier() <= pos && !d.cancelled {
-			d.cond.Wait()
-		}
-		front, cancelled := d.frontier(), d.cancelled
-		d.mu.Unlock()
-		if cancelled {
-			return nil
-		}
-		if buf == nil {
-			buf = make([]byte, min(int64(bufSize/4), d.file.Size))
-		}
-		for pos < front {
-			n, err := d.out.ReadAt(buf[:min(int64(len(buf)), front-pos)], pos)
-			if n > 0 {
-				h.Write(buf[:n])
-				pos += int64(n)
-			}
-			if err != nil && !(err == io.EOF && n > 0) {
-				return fmt.Errorf("model cache: reading %s: %w", d.partial(), err)
-			}
-		}
+	_, cancelled, err := d.Follow(ctx, h)
+	if err != nil || cancelled {
+		return err
 	}
 	d.mu.Lock()
 	d.hashed = hex.EncodeToString(h.Sum(nil))
@@ -603,19 +455,19 @@ func (d *download) finish() error {
 	d.mu.Unlock()
 	d.got = sum
 	if sum != d.file.SHA256 {
-		d.close()
-		os.Remove(d.partial())
-		os.Remove(d.stateFile())
+		d.Close()
+		os.Remove(d.Partial)
+		os.Remove(d.StateFile)
 		return ErrMismatch
 	}
-	if err := d.out.Chmod(0o444); err != nil {
+	if err := d.Out().Chmod(0o444); err != nil {
 		return fmt.Errorf("model cache: %w", err)
 	}
-	d.close()
-	if err := os.Rename(d.partial(), d.f.BlobPath(d.file.SHA256)); err != nil {
+	d.Close()
+	if err := os.Rename(d.Partial, d.f.BlobPath(d.file.SHA256)); err != nil {
 		return fmt.Errorf("model cache: %w", err)
 	}
-	os.Remove(d.stateFile())
+	os.Remove(d.StateFile)
 	return nil
 }
 

@@ -15,12 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hfpack/hfpack/hub"
@@ -48,9 +45,9 @@ func main() {
 	if spec := os.Getenv("HFPACK_BENCH_HUB_CHILD"); spec != "" {
 		os.Exit(child(spec))
 	}
-	total, err1 := parseBytes(*size)
-	bps, err2 := parseBytes(*rate)
-	chunkSize, err3 := parseBytes(*chunk)
+	total, err1 := hubtest.ParseSize(*size)
+	bps, err2 := hubtest.ParseSize(*rate)
+	chunkSize, err3 := hubtest.ParseSize(*chunk)
 	for _, err := range []error{err1, err2, err3} {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -64,7 +61,7 @@ func main() {
 }
 
 func run(total, bps, chunk int64, conns int, latency time.Duration) error {
-	fmt.Printf("stand-in Hub: %s model in 2 shards, %s added latency per request, %s/s per connection; caches in %s\n", human(total), latency, human(bps), cacheParent)
+	fmt.Printf("stand-in Hub: %s model in 2 shards, %s added latency per request, %s/s per connection; caches in %s\n", hubtest.HumanSize(total), latency, hubtest.HumanSize(bps), cacheParent)
 	s := hubtest.New(hubtest.Options{Latency: latency, BytesPerSecond: bps})
 	defer s.Close()
 	half := total / 2
@@ -90,7 +87,7 @@ func run(total, bps, chunk int64, conns int, latency time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("parallel: %w", err)
 	}
-	fmt.Printf("hfpack (%d conns, %s): %6.1fs  %7.1f MB/s  peak RSS %5.1f MiB  CPU %.1fs\n", conns, human(chunk), par.secs, float64(total)/par.secs/1e6, par.rssMiB, par.cpu)
+	fmt.Printf("hfpack (%d conns, %s): %6.1fs  %7.1f MB/s  peak RSS %5.1f MiB  CPU %.1fs\n", conns, hubtest.HumanSize(chunk), par.secs, float64(total)/par.secs/1e6, par.rssMiB, par.cpu)
 	ratio := seq.secs / par.secs
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Printf("load average during the run: %s (a saturated machine caps the parallel fetch: compare the CPU seconds)\n", strings.Join(strings.Fields(string(load))[:3], " "))
@@ -121,25 +118,11 @@ func fetch(endpoint string, snap *hub.Snapshot, conns int, chunk int64) (result,
 	}
 	defer os.RemoveAll(dir)
 	spec, _ := json.Marshal(childSpec{Endpoint: endpoint, Dir: dir, Connections: conns, ChunkSize: chunk, Snapshot: snap})
-	exe, err := os.Executable()
+	u, err := hubtest.RunChild("HFPACK_BENCH_HUB_CHILD=" + string(spec))
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), "HFPACK_BENCH_HUB_CHILD="+string(spec))
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return result{}, err
-	}
-	secs := time.Since(start).Seconds()
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss, cpu float64
-	if ru != nil {
-		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
-	return result{secs: secs, rssMiB: rss, cpu: cpu}, nil
+	return result{secs: u.Secs, rssMiB: u.RSSMiB, cpu: u.CPU}, nil
 }
 
 func child(raw string) int {
@@ -171,37 +154,4 @@ func child(raw string) int {
 		return 1
 	}
 	return 0
-}
-
-func parseBytes(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		n      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
-	for _, u := range units {
-		if num, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, err := strconv.ParseFloat(num, 64)
-			if err != nil || f <= 0 {
-				return 0, fmt.Errorf("%q is not a size like 4GiB or 50MB", s)
-			}
-			return int64(f * float64(u.n)), nil
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size like 4GiB or 50MB", s)
-	}
-	return n, nil
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1e6:
-		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -115,7 +115,7 @@ func (s *Server) start(h http.Handler) *httptest.Server {
 		h.ServeHTTP(w, r)
 	}))
 	if s.opts.BytesPerSecond > 0 {
-		srv.Listener = &limitListener{Listener: srv.Listener, rate: s.opts.BytesPerSecond}
+		srv.Listener = LimitListener(srv.Listener, s.opts.BytesPerSecond)
 	}
 	srv.Start()
 	return srv
@@ -520,6 +520,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(p)
 	c.n.Add(int64(n))
 	return n, err
+}
+
+// LimitListener caps the sending rate of each connection l accepts at
+// rate bytes per second (the GCS stand-in uses it too).
+func LimitListener(l net.Listener, rate int64) net.Listener {
+	return &limitListener{Listener: l, rate: rate}
 }
 
 // limitListener caps each accepted connection's sending rate.

@@ -44,6 +44,7 @@ import (
 
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/gcs"
 	"github.com/hfpack/hfpack/cmd/hfpack-sidecar/sidecar/gcs/gcstest"
+	"github.com/hfpack/hfpack/hub/hubtest"
 )
 
 const uri = "gs://bench/models/m1"
@@ -64,8 +65,8 @@ func main() {
 	if spec := os.Getenv("HFPACK_BENCH_COLDSTART_CHILD"); spec != "" {
 		os.Exit(child(spec))
 	}
-	total, err1 := parseBytes(*size)
-	bps, err2 := parseBytes(*rate)
+	total, err1 := hubtest.ParseSize(*size)
+	bps, err2 := hubtest.ParseSize(*rate)
 	if err := errors.Join(err1, err2); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-coldstart:", err)
 		os.Exit(2)
@@ -82,7 +83,7 @@ func run(total, bps int64, latency time.Duration, parent, python string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	fmt.Printf("GCS stand-in: %s model in 2 shards, %s added per request, %s/s per connection; files in %s\n", human(total), latency, human(bps), parent)
+	fmt.Printf("GCS stand-in: %s model in 2 shards, %s added per request, %s/s per connection; files in %s\n", hubtest.HumanSize(total), latency, hubtest.HumanSize(bps), parent)
 	s := gcstest.New(gcstest.Options{Latency: latency, BytesPerSecond: bps})
 	defer s.Close()
 	half := total / 2
@@ -102,7 +103,7 @@ func run(total, bps int64, latency time.Duration, parent, python string) error {
 	if err != nil {
 		return fmt.Errorf("hfpack: %w", err)
 	}
-	fmt.Printf("hfpack (%d conns, %s chunks): %6.1fs  %6.1f MB/s  peak RSS %5.1f MiB  CPU %.1fs\n", gcs.DefaultConcurrency, human(gcs.DefaultChunkSize), par.secs, float64(total)/par.secs/1e6, par.rssMiB, par.cpu)
+	fmt.Printf("hfpack (%d conns, %s chunks): %6.1fs  %6.1f MB/s  peak RSS %5.1f MiB  CPU %.1fs\n", gcs.DefaultConcurrency, hubtest.HumanSize(gcs.DefaultChunkSize), par.secs, float64(total)/par.secs/1e6, par.rssMiB, par.cpu)
 	ratio := seq.secs / par.secs
 	fmt.Printf("download speedup: %.1fx (goal >= 4x: %s); peak RSS %.1f MiB (goal < 128 MiB: %s)\n",
 		ratio, verdict(ratio >= 4), par.rssMiB, verdict(par.rssMiB < 128))
@@ -277,25 +278,11 @@ func vmHWM(pid int) float64 {
 // time, peak RSS and CPU time.
 func runChild(cs childSpec) (result, error) {
 	spec, _ := json.Marshal(cs)
-	exe, err := os.Executable()
+	u, err := hubtest.RunChild("HFPACK_BENCH_COLDSTART_CHILD=" + string(spec))
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), "HFPACK_BENCH_COLDSTART_CHILD="+string(spec))
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return result{}, err
-	}
-	secs := time.Since(start).Seconds()
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss, cpu float64
-	if ru != nil {
-		rss = float64(ru.Maxrss) / 1024 // KiB on Linux
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	}
-	return result{secs: secs, rssMiB: rss, cpu: cpu}, nil
+	return result{secs: u.Secs, rssMiB: u.RSSMiB, cpu: u.CPU}, nil
 }
 
 func child(raw string) int {
@@ -354,37 +341,4 @@ func sequential(endpoint, dir string) error {
 		_ = h.Sum32()
 	}
 	return nil
-}
-
-func parseBytes(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		n      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
-	for _, u := range units {
-		if num, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, err := strconv.ParseFloat(num, 64)
-			if err != nil || f <= 0 {
-				return 0, fmt.Errorf("%q is not a size like 4GiB or 50MB", s)
-			}
-			return int64(f * float64(u.n)), nil
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a size like 4GiB or 50MB", s)
-	}
-	return n, nil
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1e6:
-		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
-	}
-	return fmt.Sprintf("%d B", n)
 }

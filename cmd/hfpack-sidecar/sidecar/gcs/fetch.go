@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -24,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/hub/rangefetch"
 )
 
 // Defaults of Download.
@@ -35,9 +35,7 @@ const (
 	// was interrupted and will resume.
 	StageDir = ".hfpack-download"
 
-	bufSize         = 1 << 20
-	checkpointEvery = 16 << 20
-	attempts        = 5
+	attempts = 5
 )
 
 // ErrChecksum reports a downloaded object whose size, CRC32C or MD5 does
@@ -71,7 +69,7 @@ func download(ctx context.Context, o options, bucket, dir string, files []file) 
 			prog.fileDone()
 			continue
 		}
-		todo = append(todo, &transfer{o: o, bucket: bucket, stage: stage, file: f, prog: prog})
+		todo = append(todo, newTransfer(o, bucket, stage, f, prog))
 	}
 	if len(todo) > 0 {
 		if err := os.MkdirAll(stage, 0o755); err != nil {
@@ -85,8 +83,8 @@ func download(ctx context.Context, o options, bucket, dir string, files []file) 
 		}
 		if r > 0 && len(bad) > 0 {
 			for _, t := range bad {
-				os.Remove(t.partial())
-				os.Remove(t.stateFile())
+				os.Remove(t.Partial)
+				os.Remove(t.StateFile)
 			}
 			t := bad[0]
 			return fmt.Errorf("downloading gs://%s/%s: %w twice: %v; the object changed or the network corrupts it", bucket, t.Name, ErrChecksum, t.mismatch)
@@ -208,10 +206,7 @@ func round(ctx context.Context, o options, todo []*transfer, fresh bool) ([]*tra
 				}
 				return err
 			})
-			for i := range t.done {
-				if t.done[i] >= t.chunkLen(i) {
-					continue
-				}
+			for _, i := range t.Missing() {
 				select {
 				case next <- job{t, i}:
 				case <-gctx.Done():
@@ -226,7 +221,7 @@ func round(ctx context.Context, o options, todo []*transfer, fresh bool) ([]*tra
 			var buf []byte
 			for j := range next {
 				if buf == nil {
-					buf = make([]byte, bufSize)
+					buf = make([]byte, rangefetch.BufSize)
 				}
 				if err := j.t.fetchChunk(gctx, j.i, buf); err != nil {
 					return err
@@ -238,9 +233,9 @@ func round(ctx context.Context, o options, todo []*transfer, fresh bool) ([]*tra
 	err := g.Wait()
 	for _, t := range opened {
 		if err != nil {
-			t.checkpoint(true)
+			t.Checkpoint(true)
 		}
-		t.close()
+		t.Close()
 	}
 	if err != nil {
 		return nil, err
@@ -250,106 +245,32 @@ func round(ctx context.Context, o options, todo []*transfer, fresh bool) ([]*tra
 
 // transfer is one object being fetched into its partial file.
 type transfer struct {
+	rangefetch.File
 	o      options
 	bucket string
-	stage  string
 	file
 	prog *Progress
 
-	out   *os.File
-	chunk int64
-
-	mu        sync.Mutex
-	cond      *sync.Cond
-	done      []int64 // bytes present from the start of each chunk
-	unsaved   int64
-	cancelled bool
-	mismatch  error
+	mismatch error
 }
 
-type state struct {
-	Name       string  `json:"name"`
-	Generation string  `json:"generation"`
-	Size       int64   `json:"size"`
-	Chunk      int64   `json:"chunk"`
-	Done       []int64 `json:"done"`
-}
-
-func (t *transfer) base() string {
-	sum := sha256.Sum256([]byte(t.Name))
-	return filepath.Join(t.stage, hex.EncodeToString(sum[:12]))
-}
-func (t *transfer) partial() string   { return t.base() + ".partial" }
-func (t *transfer) stateFile() string { return t.base() + ".state" }
-
-func chunks(size, chunk int64) int { return max(1, int((size+chunk-1)/chunk)) }
-
-func (t *transfer) chunkLen(i int) int64 {
-	return max(0, min(t.chunk, t.Size-int64(i)*t.chunk))
+func newTransfer(o options, bucket, stage string, f file, prog *Progress) *transfer {
+	sum := sha256.Sum256([]byte(f.Name))
+	base := filepath.Join(stage, hex.EncodeToString(sum[:12]))
+	return &transfer{
+		File: rangefetch.File{
+			Name: f.Name, Generation: f.Generation, Size: f.Size,
+			Partial: base + ".partial", StateFile: base + ".state",
+		},
+		o: o, bucket: bucket, file: f, prog: prog,
+	}
 }
 
 // open opens the partial file, resuming the chunks a previous run saved
 // for the same generation unless fresh, and returns the bytes present.
 func (t *transfer) open(chunk int64, fresh bool) (int64, error) {
-	t.cond = sync.NewCond(&t.mu)
-	t.cancelled, t.mismatch = false, nil
-	st := state{Name: t.Name, Generation: t.Generation, Size: t.Size, Chunk: chunk, Done: make([]int64, chunks(t.Size, chunk))}
-	resumed := false
-	if !fresh {
-		if b, err := os.ReadFile(t.stateFile()); err == nil {
-			var old state
-			if json.Unmarshal(b, &old) == nil && old.Name == t.Name && old.Generation == t.Generation &&
-				old.Size == t.Size && old.Chunk > 0 && len(old.Done) == chunks(old.Size, old.Chunk) {
-				st, resumed = old, true
-			}
-		}
-	}
-	out, err := os.OpenFile(t.partial(), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	t.out, t.chunk, t.done = out, st.Chunk, st.Done
-	var have int64
-	for i, v := range t.done {
-		if v < 0 || v > t.chunkLen(i) {
-			resumed = false
-			break
-		}
-		have += v
-	}
-	if fi, err := out.Stat(); !resumed || err != nil || fi.Size() > t.Size {
-		if err := out.Truncate(0); err != nil {
-			out.Close()
-			return 0, err
-		}
-		clear(t.done)
-		have = 0
-	}
-	return have, nil
-}
-
-func (t *transfer) close() {
-	if t.out != nil {
-		t.out.Close()
-		t.out = nil
-	}
-}
-
-// checkpoint saves which bytes are present, at most every checkpointEvery
-// bytes unless force. The data is written before the state that claims it.
-func (t *transfer) checkpoint(force bool) {
-	t.mu.Lock()
-	if !force && t.unsaved < checkpointEvery {
-		t.mu.Unlock()
-		return
-	}
-	t.unsaved = 0
-	b, _ := json.Marshal(state{Name: t.Name, Generation: t.Generation, Size: t.Size, Chunk: t.chunk, Done: slices.Clone(t.done)})
-	t.mu.Unlock()
-	tmp := t.stateFile() + ".tmp"
-	if os.WriteFile(tmp, b, 0o644) == nil {
-		os.Rename(tmp, t.stateFile())
-	}
+	t.mismatch = nil
+	return t.Open(chunk, fresh)
 }
 
 // fetchChunk downloads the rest of chunk i, retrying transient failures
@@ -366,7 +287,7 @@ func (t *transfer) fetchChunk(ctx context.Context, i int, buf []byte) error {
 		}
 		err := t.get(ctx, i, buf)
 		if err == nil {
-			t.checkpoint(true)
+			t.Checkpoint(true)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -389,11 +310,7 @@ var errBadRange = errors.New("server answered a different range")
 
 // get requests the missing bytes of chunk i and writes them in place.
 func (t *transfer) get(ctx context.Context, i int, buf []byte) error {
-	t.mu.Lock()
-	have := t.done[i]
-	t.mu.Unlock()
-	start := int64(i)*t.chunk + have
-	end := int64(i)*t.chunk + t.chunkLen(i) // exclusive
+	start, end := t.Span(i) // end exclusive
 	if start >= end {
 		return nil
 	}
@@ -428,86 +345,23 @@ func (t *transfer) get(ctx context.Context, i int, buf []byte) error {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return &StatusError{Code: resp.StatusCode, Body: string(msg)}
 	}
-	body = io.LimitReader(body, end-start)
-	pos := start
-	for pos < end {
-		n, rerr := io.ReadFull(body, buf[:min(int64(len(buf)), end-pos)])
-		if n > 0 {
-			if _, err := t.out.WriteAt(buf[:n], pos); err != nil {
-				return err
-			}
-			pos += int64(n)
-			t.mu.Lock()
-			t.done[i] += int64(n)
-			t.unsaved += int64(n)
-			t.cond.Broadcast()
-			t.mu.Unlock()
-			t.prog.add(int64(n))
-			t.checkpoint(false)
-		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
-	if pos < end {
-		return io.ErrUnexpectedEOF
-	}
-	return nil
-}
-
-// frontier is how many bytes from the start of the file are present.
-func (t *transfer) frontier() int64 {
-	var n int64
-	for i, v := range t.done {
-		n += v
-		if v < t.chunkLen(i) {
-			break
-		}
-	}
-	return n
+	return t.Fill(i, start, end, body, buf, t.prog.add)
 }
 
 // verify hashes the file in order as its prefix arrives, so checking
 // overlaps the download; when every byte is in, it renames a verified file
 // into place and reports true, or discards it and reports false.
 func (t *transfer) verify(ctx context.Context) (bool, error) {
-	stop := context.AfterFunc(ctx, func() {
-		t.mu.Lock()
-		t.cancelled = true
-		t.cond.Broadcast()
-		t.mu.Unlock()
-	})
-	defer stop()
 	h, _, err := t.hasher()
 	if err != nil {
 		return false, err
 	}
-	var buf []byte
-	var pos int64
-	for pos < t.Size {
-		t.mu.Lock()
-		for t.frontier() <= pos && !t.cancelled {
-			t.cond.Wait()
-		}
-		front, cancelled := t.frontier(), t.cancelled
-		t.mu.Unlock()
-		if cancelled {
-			return true, nil
-		}
-		if buf == nil {
-			buf = make([]byte, min(bufSize/4, t.Size))
-		}
-		for pos < front {
-			n, err := t.out.ReadAt(buf[:min(int64(len(buf)), front-pos)], pos)
-			h.Write(buf[:n])
-			pos += int64(n)
-			if err != nil && !(err == io.EOF && n > 0) {
-				return false, fmt.Errorf("reading %s: %w", t.partial(), err)
-			}
-		}
+	pos, cancelled, err := t.Follow(ctx, h)
+	if err != nil {
+		return false, err
+	}
+	if cancelled {
+		return true, nil
 	}
 	if err := t.check(h, pos); err != nil {
 		t.mismatch = err
@@ -517,10 +371,10 @@ func (t *transfer) verify(ctx context.Context) (bool, error) {
 	if err := os.MkdirAll(filepath.Dir(t.dest), 0o755); err != nil {
 		return false, err
 	}
-	if err := os.Rename(t.partial(), t.dest); err != nil {
+	if err := os.Rename(t.Partial, t.dest); err != nil {
 		return false, err
 	}
-	os.Remove(t.stateFile())
+	os.Remove(t.StateFile)
 	t.prog.fileDone()
 	return true, nil
 }

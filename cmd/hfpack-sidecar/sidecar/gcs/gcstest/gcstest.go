@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"hash/crc32"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -80,7 +79,7 @@ func New(opts Options) *Server {
 		s.serve(w, r)
 	}))
 	if opts.BytesPerSecond > 0 {
-		s.Listener = &limitListener{Listener: s.Listener, rate: opts.BytesPerSecond}
+		s.Listener = hubtest.LimitListener(s.Listener, opts.BytesPerSecond)
 	}
 	s.Start()
 	return s
@@ -258,46 +257,4 @@ func (c *mediaWriter) Write(p []byte) (int, error) {
 	c.sent += int64(n)
 	c.n.Add(int64(n))
 	return n, err
-}
-
-// limitListener caps each accepted connection's sending rate.
-type limitListener struct {
-	net.Listener
-	rate int64
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &limitConn{Conn: c, rate: l.rate, start: time.Now()}, nil
-}
-
-type limitConn struct {
-	net.Conn
-	rate  int64
-	start time.Time
-	sent  int64
-}
-
-func (c *limitConn) Write(p []byte) (int, error) {
-	written := 0
-	for len(p) > 0 {
-		n := min(len(p), 32<<10)
-		c.sent += int64(n)
-		due := c.start.Add(time.Duration(float64(c.sent) / float64(c.rate) * float64(time.Second)))
-		if d := time.Until(due); d > 0 {
-			time.Sleep(d)
-		} else if d < -time.Second {
-			c.start = time.Now().Add(-time.Duration(float64(c.sent) / float64(c.rate) * float64(time.Second)))
-		}
-		m, err := c.Conn.Write(p[:n])
-		written += m
-		if err != nil {
-			return written, err
-		}
-		p = p[n:]
-	}
-	return written, nil
 }
