@@ -1,6 +1,7 @@
 package accelerators
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -41,9 +42,9 @@ func (c ComputeCapability) IsZero() bool { return c == ComputeCapability{} }
 // Compare orders compute capabilities: -1, 0 or +1.
 func (c ComputeCapability) Compare(o ComputeCapability) int {
 	if c.Major != o.Major {
-		return cmpInt(c.Major, o.Major)
+		return cmp.Compare(c.Major, o.Major)
 	}
-	return cmpInt(c.Minor, o.Minor)
+	return cmp.Compare(c.Minor, o.Minor)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -108,14 +109,4 @@ var CPUAccelerator = Accelerator{
 	Name:         CPU,
 	MachineTypes: []string{"*"},
 	Source:       "hfpack: no GPU",
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

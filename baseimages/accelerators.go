@@ -58,13 +58,3 @@ func (c *Catalog) LookupAccelerator(name string) (Accelerator, bool) {
 	}
 	return Accelerator{}, false
 }
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}

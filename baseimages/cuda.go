@@ -1,6 +1,7 @@
 package baseimages
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -63,9 +64,9 @@ func (v CUDAVersion) IsZero() bool { return v == CUDAVersion{} }
 // Compare orders CUDA versions: -1, 0 or +1.
 func (v CUDAVersion) Compare(o CUDAVersion) int {
 	if v.Major != o.Major {
-		return cmpInt(v.Major, o.Major)
+		return cmp.Compare(v.Major, o.Major)
 	}
-	return cmpInt(v.Minor, o.Minor)
+	return cmp.Compare(v.Minor, o.Minor)
 }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -110,7 +111,7 @@ func compareDrivers(a, b string) int {
 	x, errA := atois(strings.Split(a, "."))
 	y, errB := atois(strings.Split(b, "."))
 	if errA != nil || errB != nil {
-		return cmpInt(boolInt(errA == nil), boolInt(errB == nil))
+		return cmp.Compare(boolInt(errA == nil), boolInt(errB == nil))
 	}
 	for i := 0; i < len(x) || i < len(y); i++ {
 		var p, q int
@@ -120,7 +121,7 @@ func compareDrivers(a, b string) int {
 		if i < len(y) {
 			q = y[i]
 		}
-		if c := cmpInt(p, q); c != 0 {
+		if c := cmp.Compare(p, q); c != 0 {
 			return c
 		}
 	}

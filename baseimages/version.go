@@ -1,6 +1,7 @@
 package baseimages
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -45,7 +46,7 @@ func compareRelease(a, b string) int {
 		return strings.Compare(a, b)
 	}
 	if x.major != y.major {
-		return cmpInt(x.major, y.major)
+		return cmp.Compare(x.major, y.major)
 	}
-	return cmpInt(x.minor, y.minor)
+	return cmp.Compare(x.minor, y.minor)
 }

@@ -1,6 +1,7 @@
 package pep440
 
 import (
+	"cmp"
 	"errors"
 	"strconv"
 	"strings"
@@ -160,20 +161,20 @@ func (v Version) Equal(w Version) bool { return v.Compare(w) == 0 }
 // which sort before the release, which sorts before its post-releases; a
 // local version sorts after the same public version.
 func (v Version) Compare(w Version) int {
-	if c := cmpUint(v.epoch, w.epoch); c != 0 {
+	if c := cmp.Compare(v.epoch, w.epoch); c != 0 {
 		return c
 	}
 	if c := compareRelease(v.release, w.release); c != 0 {
 		return c
 	}
-	if c := cmpInt(v.preRank(), w.preRank()); c != 0 {
+	if c := cmp.Compare(v.preRank(), w.preRank()); c != 0 {
 		return c
 	}
 	if v.preL != "" {
 		if c := strings.Compare(v.preL, w.preL); c != 0 { // "a" < "b" < "rc"
 			return c
 		}
-		if c := cmpUint(v.preN, w.preN); c != 0 {
+		if c := cmp.Compare(v.preN, w.preN); c != 0 {
 			return c
 		}
 	}
@@ -204,7 +205,7 @@ func (v Version) preRank() int {
 func cmpOptional(aOK bool, a uint64, bOK bool, b uint64, absentSign int) int {
 	switch {
 	case aOK && bOK:
-		return cmpUint(a, b)
+		return cmp.Compare(a, b)
 	case aOK:
 		return -absentSign
 	case bOK:
@@ -222,7 +223,7 @@ func compareRelease(a, b []uint64) int {
 		if i < len(b) {
 			y = b[i]
 		}
-		if c := cmpUint(x, y); c != 0 {
+		if c := cmp.Compare(x, y); c != 0 {
 			return c
 		}
 	}
@@ -237,7 +238,7 @@ func compareLocal(a, b []localSegment) int {
 		x, y := a[i], b[i]
 		switch {
 		case x.isNum && y.isNum:
-			if c := cmpUint(x.num, y.num); c != 0 {
+			if c := cmp.Compare(x.num, y.num); c != 0 {
 				return c
 			}
 		case x.isNum:
@@ -250,25 +251,5 @@ func compareLocal(a, b []localSegment) int {
 			}
 		}
 	}
-	return cmpInt(len(a), len(b))
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(len(a), len(b))
 }

@@ -1,6 +1,7 @@
 package pep440
 
 import (
+	"cmp"
 	"errors"
 	"testing"
 )
@@ -110,7 +111,7 @@ func TestCompareOrdering(t *testing.T) {
 	}
 	for i := range vs {
 		for j := range vs {
-			want := cmpInt(i, j)
+			want := cmp.Compare(i, j)
 			if got := vs[i].Compare(vs[j]); got != want {
 				t.Errorf("Compare(%s, %s) = %d, want %d", vs[i], vs[j], got, want)
 			}
