@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -50,6 +51,13 @@ func hubProject(t *testing.T, model string) string {
 // writeBase writes an empty linux/amd64 base labelled with Python 3.11 and glibc 2.36.
 func writeBase(t *testing.T, dir string) {
 	t.Helper()
+	writeLayout(t, dir, labelledBase(t))
+}
+
+// labelledBase is an empty linux/amd64 image labelled with Python 3.11
+// (/usr/bin/python3) and glibc 2.36, as a user's own base would be.
+func labelledBase(t *testing.T) v1.Image {
+	t.Helper()
 	cf, _ := empty.Image.ConfigFile()
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
@@ -59,6 +67,12 @@ func writeBase(t *testing.T, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+// writeLayout writes img as the only image of a new OCI layout at dir.
+func writeLayout(t *testing.T, dir string, img v1.Image) {
+	t.Helper()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/crane"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/hfpack/hfpack/baseimages"
 	"github.com/hfpack/hfpack/lockfile/indextest"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 )
@@ -98,25 +95,11 @@ func writeBaseWithFiles(t *testing.T, dir string, files map[string][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, _ := empty.Image.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
-	cf.Config.Labels = map[string]string{baseimages.LabelPython: "3.11", baseimages.LabelGlibc: "2.36", baseimages.LabelPythonPath: "/usr/bin/python3"}
-	img, err := mutate.ConfigFile(empty.Image, cf)
+	img, err := mutate.AppendLayers(labelledBase(t), l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img, err = mutate.AppendLayers(img, l); err != nil {
-		t.Fatal(err)
-	}
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, dir, img)
 }
 
 func torchWheel(version string) indextest.WheelSpec {
