@@ -33,6 +33,7 @@ unit:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) mod tidy -diff
 
 ## fuzz: run every fuzz target briefly (FUZZTIME each), one after the
 ## other, and report every failing one at the end (not only the first). A
