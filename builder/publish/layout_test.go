@@ -265,3 +265,44 @@ func TestOCILayoutRemovesKilledBuildsLeftovers(t *testing.T) {
 		}
 	}
 }
+
+// A docker archive's temporary that a killed build left beside the target
+// is removed by the next write of that target; another target's, a live
+// one and the user's files are not.
+func TestDockerArchiveRemovesKilledBuildsTemporary(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "img.tar")
+	past := time.Now().Add(-time.Hour)
+	mk := func(name string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, make([]byte, 1024), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, past, past); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	killed := mk(".tmp-img.tar-123")
+	live := mk(".tmp-img.tar-456")
+	other := mk(".tmp-other.tar-789")
+	users := mk("img.tar.bak")
+	release, err := leftoverHold(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+
+	if _, err := Publish(context.Background(), testImage(t), Target{Kind: DockerArchive, Path: file}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(killed); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("leftover %s still there (%v)", killed, err)
+	}
+	for _, p := range []string{live, other, users, file} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/hfpack/hfpack/internal/fsio"
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 // DefaultArchiveTag is the tag a docker archive records when the target has none.
@@ -215,7 +216,9 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 }
 
 // writeArchive writes a docker-archive tarball to a temporary file beside
-// the target and renames it into place.
+// the target and renames it into place. The temporary is held while
+// written, so the next write of the same target removes one a killed build
+// left (the image can be many GB).
 func writeArchive(ctx context.Context, img v1.Image, t Target) error {
 	tagStr := t.Ref
 	if tagStr == "" {
@@ -228,11 +231,17 @@ func writeArchive(ctx context.Context, img v1.Image, t Target) error {
 	if err := os.MkdirAll(filepath.Dir(t.Path), 0o755); err != nil {
 		return err
 	}
+	leftover.Clean(filepath.Dir(t.Path), fsio.TempPrefix(t.Path))
 	f, err := fsio.Create(t.Path, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Abort()
+	release, err := leftover.Hold(f.Name())
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := tarball.Write(tag, img, ctxWriter{ctx, f.File}); err != nil {
 		return err
 	}

@@ -27,13 +27,19 @@ type Pending struct {
 
 // Create starts writing path atomically; the file gets mode perm when
 // committed (os.CreateTemp would give it 0600). The directory must exist.
+// The temporary file is named TempPrefix(path) followed by random digits.
 func Create(path string, perm fs.FileMode) (*Pending, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	f, err := os.CreateTemp(filepath.Dir(path), TempPrefix(path)+"*")
 	if err != nil {
 		return nil, err
 	}
 	return &Pending{File: f, path: path, perm: perm}, nil
 }
+
+// TempPrefix is how the names of Create's temporary files for path begin,
+// in path's directory: the prefix a writer that holds its temporaries
+// (internal/leftover) cleans a killed writer's by.
+func TempPrefix(path string) string { return ".tmp-" + filepath.Base(path) + "-" }
 
 // Commit flushes the file to disk and renames it to its path.
 func (p *Pending) Commit() error { return p.CommitAs(p.path) }
