@@ -48,6 +48,10 @@ type Project struct {
 	Lock *pylock.Lock
 	// ModelProgress, when set, reports the download of a Hub model's files.
 	ModelProgress func(total int64) hub.Progress
+	// BaseProgress, when set, reports the one read of the layers of an
+	// [image] base without hfpack's labels (its Python and glibc are then
+	// detected from its files); total is their compressed size in bytes.
+	BaseProgress func(total int64) Progress
 
 	// modelDir is the directory of the model's files once known: the
 	// manifest's model.path, or the snapshot FetchModel made of a Hub model.

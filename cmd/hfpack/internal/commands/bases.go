@@ -30,7 +30,7 @@ the manifest's accelerator.`,
 				}
 				return cat.WriteTable(g.ui.Out)
 			}
-			p, err := pipeline.Open(args[0])
+			p, err := openProject(g.ui, args[0])
 			if err != nil {
 				return err
 			}

@@ -63,12 +63,21 @@ func TestOwnBaseDetectedFromLayers(t *testing.T) {
 	srv.MustAddWheel(indextest.WheelSpec{Name: "hfpack-demo-text", Version: "1.0.0", TopLevel: []string{"demo_text"}})
 	m := exampleCopy(t, srv.URL)
 	layerDigest := unlabeledDebian(t, filepath.Join(filepath.Dir(m), ".hfpack", "base"))
-	if code, _, stderr := run(t, "lock", m); code != ExitOK {
+	code, _, stderr := run(t, "lock", m)
+	if code != ExitOK {
 		t.Fatalf("lock: %s", stderr)
+	}
+	// The one read of the layers is reported (a registry base's are
+	// downloaded), and only once.
+	if !strings.Contains(stderr, "reading the base's layers") {
+		t.Errorf("lock does not report reading the base's layers:\n%s", stderr)
 	}
 	code, stdout, stderr := run(t, "bases", m)
 	if code != ExitOK {
 		t.Fatalf("bases: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "reading the base's layers") {
+		t.Errorf("bases read the layers again:\n%s", stderr)
 	}
 	for _, want := range []string{
 		"python:  3.11 at /usr/bin/python3.11",

@@ -112,11 +112,10 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 			return err // a usage error, before the build
 		}
 	}
-	p, err := pipeline.Open(manifestPath)
+	p, err := openProject(g.ui, manifestPath)
 	if err != nil {
 		return err
 	}
-	p.ModelProgress = modelProgress(g.ui, p)
 	if len(targets) == 0 && !f.plan && f.verify == "" {
 		targets = []publish.Target{{Kind: publish.OCI, Path: filepath.Join(p.Manifest.Dir, "out", p.Manifest.Name)}}
 	}

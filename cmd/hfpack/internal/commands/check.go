@@ -74,11 +74,10 @@ writing a byte, with the same message.`,
 }
 
 func runCheck(ctx context.Context, u *ui.UI, path, cacheDir string) (*CheckReport, error) {
-	p, err := pipeline.Open(path)
+	p, err := openProject(u, path)
 	if err != nil {
 		return nil, err
 	}
-	p.ModelProgress = modelProgress(u, p)
 	m := p.Manifest
 	pf, err := p.Preflight(ctx, pipeline.PreflightOptions{CacheDir: cacheDir, Offline: true, CheckWheels: true})
 	if err != nil {

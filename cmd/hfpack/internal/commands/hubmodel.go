@@ -8,6 +8,20 @@ import (
 	"github.com/hfpack/hfpack/pipeline"
 )
 
+// openProject opens the manifest at path with its long reads reported on
+// u: a Hub model's download, the first read of an unlabelled base's layers.
+func openProject(u *ui.UI, path string) (*pipeline.Project, error) {
+	p, err := pipeline.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	p.ModelProgress = modelProgress(u, p)
+	p.BaseProgress = func(total int64) pipeline.Progress {
+		return u.NewProgress("reading the base's layers (once: its Python and glibc)", total, true)
+	}
+	return p, nil
+}
+
 // modelProgress reports the download of a Hub model's files: a bar on a
 // terminal, plain lines otherwise.
 func modelProgress(u *ui.UI, p *pipeline.Project) func(total int64) hub.Progress {

@@ -70,7 +70,7 @@ from the one pinned. check and build run the same verification.`,
 			if f.check && (f.upgrade || len(f.packages) > 0 || f.upgradeModel) {
 				return usageError{errors.New("--check resolves nothing: it cannot be combined with --upgrade, --upgrade-package or --upgrade-model")}
 			}
-			p, err := pipeline.Open(manifestArg(args))
+			p, err := openProject(g.ui, manifestArg(args))
 			if err != nil {
 				return err
 			}
