@@ -42,7 +42,7 @@ import sys
 import threading
 import traceback
 
-PROTOCOL = 2
+PROTOCOL = 3
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 256 << 20
 
@@ -302,6 +302,47 @@ def run_predict(chan, handler, state, msg):
     chan.send_raw(body)
 
 
+class Flow:
+    """One generation's cancellation and window: the bytes of piece frames
+    sent that the sidecar has not yet acknowledged stay within the window
+    (a larger piece goes alone), so a slow client pauses the generator."""
+
+    def __init__(self, window):
+        self.window = window or 0  # 0: no window
+        self.unacked = 0
+        self.cancelled = False
+        self.cond = threading.Condition()
+
+    def is_set(self):
+        return self.cancelled
+
+    def set(self):
+        with self.cond:
+            self.cancelled = True
+            self.cond.notify_all()
+
+    def ack(self, n):
+        with self.cond:
+            self.unacked = max(0, self.unacked - n)
+            self.cond.notify_all()
+
+    def room(self, chan, msg_id, n):
+        """Waits until a piece frame of n bytes fits the window, telling
+        the sidecar once per wait; False when cancelled meanwhile."""
+        while True:
+            with self.cond:
+                if self.cancelled:
+                    return False
+                if not self.window or self.unacked == 0 or self.unacked + n <= self.window:
+                    self.unacked += n
+                    return True
+                unacked = self.unacked
+            chan.send({"type": "wait", "id": msg_id})
+            with self.cond:
+                while not self.cancelled and self.unacked == unacked:
+                    self.cond.wait()
+
+
 def run_generate(chan, handler, state, msg, cancelled):
     """Sends each piece the handler's generator yields, then an end frame.
 
@@ -315,7 +356,10 @@ def run_generate(chan, handler, state, msg, cancelled):
         for piece in gen:
             if cancelled.is_set():
                 break
-            chan.send_raw(_encode({"type": "piece", "id": msg_id, "data": piece}))
+            body = _encode({"type": "piece", "id": msg_id, "data": piece})
+            if not cancelled.room(chan, msg_id, len(body)):
+                break
+            chan.send_raw(body)
             if cancelled.is_set():
                 break
         close = getattr(gen, "close", None)
@@ -340,7 +384,7 @@ def serve(chan, handler, state):
     has always been called; a reader thread takes frames off the socket, and
     each generation runs on a thread of its own."""
     batches = queue.Queue()
-    streams = {}  # id -> cancelled event
+    streams = {}  # id -> Flow
     lock = threading.Lock()
     # Generations run on a pool of threads that grows to the most ever
     # running at once (the sidecar bounds that) and is kept: starting a
@@ -359,7 +403,7 @@ def serve(chan, handler, state):
                     idle[0] += 1
 
     def start_generate(msg):
-        cancelled = threading.Event()
+        cancelled = Flow(msg.get("window"))
         with lock:
             streams[msg["id"]] = cancelled
             spawn = idle[0] == 0
@@ -381,11 +425,13 @@ def serve(chan, handler, state):
                     batches.put(msg)
                 elif kind == "generate":
                     start_generate(msg)
-                elif kind == "cancel":
+                elif kind == "cancel" or kind == "ack":
                     with lock:
-                        cancelled = streams.get(msg["id"])
-                    if cancelled is not None:
-                        cancelled.set()
+                        flow = streams.get(msg["id"])
+                    if flow is not None and kind == "cancel":
+                        flow.set()
+                    elif flow is not None:
+                        flow.ack(msg.get("bytes", 0))
                 else:
                     raise ValueError("unexpected message %r" % kind)
         except BaseException as exc:

@@ -471,3 +471,76 @@ def generate(state, instance, parameters):
 		t.Errorf("generation after the restart = %d %s", code, body)
 	}
 }
+
+// floodHandler's generator yields "pieces" pieces of "size" bytes as fast as
+// it can, writing how many it has yielded to the file "count" every 16.
+const floodHandler = `
+import os
+
+def load(model_dir):
+    return None
+
+def predict(state, instances, parameters):
+    return instances
+
+def _count(path, n):
+    with open(path + ".tmp", "w") as f:
+        f.write(str(n))
+    os.replace(path + ".tmp", path)
+
+def generate(state, instance, parameters):
+    n, size, path = parameters["pieces"], parameters["size"], parameters["count"]
+    for i in range(n):
+        if i % 16 == 0:
+            _count(path, i)
+        yield ("%08d" % i) + "x" * (size - 8)
+    _count(path, n)
+`
+
+// A client that stops reading a stream pauses the generator (the worker
+// waits for the sidecar to take its pieces) instead of the sidecar queueing
+// the whole generation in memory; when the client reads again, every piece
+// arrives, in order.
+func TestSlowClientPausesTheGenerator(t *testing.T) {
+	cfg := testConfig(t, floodHandler)
+	cfg.MaxConcurrentStreams = 1
+	h := startReady(t, cfg)
+	const pieces, size = 8000, 8 << 10 // 64 MiB in all
+	count := filepath.Join(t.TempDir(), "count")
+	resp, err := h.openStream(context.Background(), "/v1/chat/completions",
+		chatBody("f", fmt.Sprintf(`"pieces":%d,"size":%d,"count":%q`, pieces, size, count), true))
+	must(t, err)
+	defer resp.Body.Close()
+	yielded := func() int {
+		b, _ := os.ReadFile(count)
+		var n int
+		fmt.Sscan(string(b), &n)
+		return n
+	}
+	// Read nothing until the generator stops making progress.
+	last, still := -1, 0
+	for deadline := time.Now().Add(20 * time.Second); still < 3 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		n := yielded()
+		if n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+	}
+	// What is in flight is the window, the worker's socket and the
+	// loopback connection's buffers: a few MiB, not the 64 MiB generated.
+	if last >= pieces/4 {
+		t.Fatalf("the generator yielded %d of %d pieces (%d MiB) while the client read nothing", last, pieces, last*size>>20)
+	}
+	t.Logf("the generator paused after %d pieces (%.1f MiB) with the client not reading", last, float64(last*size)/(1<<20))
+	got, finish, _ := readStream(t, resp.Body)
+	if len(got) != pieces || finish != "stop" {
+		t.Fatalf("after reading again: %d pieces, finish %q; want %d, stop", len(got), finish, pieces)
+	}
+	for i, p := range got {
+		if want := fmt.Sprintf("%08d", i); !strings.HasPrefix(p, want) || len(p) != size {
+			t.Fatalf("piece %d = %.8q (%d bytes), want %s (%d bytes)", i, p, len(p), want, size)
+		}
+	}
+}

@@ -27,7 +27,15 @@ const (
 	TypePiece     = "piece"
 	TypeEnd       = "end"
 	TypeCancel    = "cancel"
+	TypeAck       = "ack"
+	TypeWait      = "wait"
 )
+
+// StreamWindow is how many bytes of one generation's piece frames the
+// worker may send before the sidecar has taken them (its window): a client
+// that reads slowly makes the generator wait, never the sidecar's memory
+// grow. A single piece larger than the window is sent alone.
+const StreamWindow = 256 << 10
 
 // Message is any frame the worker sends; fields unused by a type are empty.
 type Message struct {
@@ -42,6 +50,8 @@ type Message struct {
 	Predictions []json.RawMessage `json:"predictions,omitempty"`
 	Data        json.RawMessage   `json:"data,omitempty"`      // piece: what the generator yielded
 	Cancelled   bool              `json:"cancelled,omitempty"` // end: the generator was closed early
+
+	size int // bytes of the frame's payload, for a stream's window
 }
 
 // HandlerError is an exception raised by the user's handler, while loading
@@ -176,6 +186,7 @@ func (c *Conn) readLoop() {
 				break
 			}
 		}
+		m.size = len(payload)
 		if err = c.dispatch(m); err != nil {
 			break
 		}
@@ -216,10 +227,17 @@ func (c *Conn) dispatch(m Message) error {
 		if s, ok := c.streams[m.ID]; ok {
 			if m.Type == TypeEnd {
 				delete(c.streams, m.ID)
+			} else if err := s.charge(m.size); err != nil {
+				return err
 			}
 			s.push(m, nil)
 			return nil
 		}
+	case TypeWait:
+		if s, ok := c.streams[m.ID]; ok {
+			s.wait()
+		}
+		return nil // a wait may cross the generation's end
 	default:
 		return fmt.Errorf("unexpected worker message %q", m.Type)
 	}
@@ -320,6 +338,8 @@ func (c *Conn) Stream(params json.RawMessage, instance json.RawMessage) (*Stream
 	err = c.write(func(b *bytes.Buffer) {
 		b.WriteString(`{"type":"generate","id":`)
 		b.WriteString(strconv.FormatUint(id, 10))
+		b.WriteString(`,"window":`)
+		b.WriteString(strconv.Itoa(StreamWindow))
 		writeParams(b, params)
 		b.WriteString(`,"instance":`)
 		b.Write(instance)

@@ -9,7 +9,7 @@ import (
 
 // Version is the protocol version the sidecar speaks; the worker announces
 // its own in the hello message and the two must match.
-const Version = 2
+const Version = 3
 
 // MaxFrameSize bounds the length of one frame (256 MiB), so that a corrupt
 // or hostile length prefix cannot make the reader allocate without limit.

@@ -48,7 +48,7 @@ func fakeWorker(t *testing.T, c net.Conn, replies ...func(req map[string]any) st
 	t.Helper()
 	go func() {
 		defer c.Close()
-		protocol.WriteFrame(c, []byte(`{"type":"hello","protocol":2,"pid":42,"python":"3.8.0"}`))
+		protocol.WriteFrame(c, []byte(`{"type":"hello","protocol":3,"pid":42,"python":"3.8.0"}`))
 		protocol.WriteFrame(c, []byte(`{"type":"ready","generate":true}`))
 		for _, reply := range replies {
 			b, err := protocol.ReadFrame(c)
@@ -141,7 +141,7 @@ func TestConnStreams(t *testing.T) {
 	gotCancel := make(chan string, 1)
 	go func() {
 		defer b.Close()
-		protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":2}`))
+		protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":3}`))
 		protocol.WriteFrame(b, []byte(`{"type":"ready","generate":true}`))
 		for range 3 { // generate 1, generate 2, predict 3
 			if _, err := protocol.ReadFrame(b); err != nil {
