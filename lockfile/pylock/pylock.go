@@ -1,9 +1,9 @@
 package pylock
 
 import (
-	"regexp"
-	"strings"
 	"time"
+
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // FileName is the default lock file name.
@@ -115,12 +115,8 @@ type ModelFile struct {
 	SHA256 string
 }
 
-var sepRun = regexp.MustCompile(`[-_.]+`)
-
 // Normalize returns the PEP 503 normalised form of a project name.
-func Normalize(name string) string {
-	return strings.ToLower(sepRun.ReplaceAllString(name, "-"))
-}
+func Normalize(name string) string { return pep508.NormalizeName(name) }
 
 // Package returns the package named name (any spelling), if present.
 func (l *Lock) Package(name string) (Package, bool) {

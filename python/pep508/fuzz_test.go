@@ -1,6 +1,10 @@
 package pep508
 
-import "testing"
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
 
 var requirementSeeds = []string{
 	"A", "name>=3,<2", "name@http://foo.com", "name [fred,bar] @ http://foo.com ; python_version=='2.7'",
@@ -65,6 +69,31 @@ func FuzzParseMarker(f *testing.F) {
 			if m.Evaluate(env) != again.Evaluate(env) {
 				t.Fatalf("%q and %q evaluate differently", s, canon)
 			}
+		}
+	})
+}
+
+// The regular expressions NormalizeName and ValidName replaced: the
+// hand-written versions must agree with them on every input. (The old
+// ValidName's was case-insensitive, (?i), which in Go also lets the Kelvin
+// sign U+212A and the long s U+017F stand for k and s; PEP 508 names are
+// ASCII, and ValidName now refuses them.)
+var (
+	refValidName = regexp.MustCompile(`^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$`)
+	refNameSeps  = regexp.MustCompile(`[-_.]+`)
+)
+
+func FuzzNormalizeName(f *testing.F) {
+	for _, s := range []string{"", "a", "Django", "friendly--bard", "FrIeNdLy-._.-bArD", "-a-", "_", "..", "a b", "ä",
+		"Ä_B", "\xff", "a\xffB", "K\u212a", "nvidia_cublas_cu12", "a-", "-", "A.", "x\x00y", "İ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := NormalizeName(s), refNameSeps.ReplaceAllString(strings.ToLower(s), "-"); got != want {
+			t.Fatalf("NormalizeName(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := ValidName(s), refValidName.MatchString(s); got != want {
+			t.Fatalf("ValidName(%q) = %t, want %t", s, got, want)
 		}
 	})
 }

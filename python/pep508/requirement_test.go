@@ -170,7 +170,7 @@ func TestNormalizeName(t *testing.T) {
 			t.Errorf("NormalizeName(%q) = %q, want %q", in, got, want)
 		}
 	}
-	for in, want := range map[string]bool{"a": true, "a-b": true, "a.b_c-1": true, "-a": false, "a-": false, "": false, "a b": false, "ä": false} {
+	for in, want := range map[string]bool{"a": true, "a-b": true, "a.b_c-1": true, "-a": false, "a-": false, "": false, "a b": false, "ä": false, "\u212a": false, "\u017f": false} {
 		if got := ValidName(in); got != want {
 			t.Errorf("ValidName(%q) = %t, want %t", in, got, want)
 		}

@@ -3,7 +3,6 @@ package tags
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -70,7 +69,16 @@ type Wheel struct {
 	Tags []Tag
 }
 
-var wheelNamePart = regexp.MustCompile(`^[A-Za-z0-9._]+$`)
+// wheelNamePart reports whether s is a wheel filename's escaped name part:
+// letters, digits, '.' and '_' (the '-' of the name is written as '_').
+func wheelNamePart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // ParseWheel parses a wheel filename,
 // {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl.
@@ -87,7 +95,7 @@ func ParseWheel(filename string) (Wheel, error) {
 		return bad("want name-version(-build)-python-abi-platform.whl")
 	}
 	name := parts[0]
-	if !wheelNamePart.MatchString(name) || strings.Contains(name, "__") || !pep508.ValidName(name) {
+	if !wheelNamePart(name) || strings.Contains(name, "__") || !pep508.ValidName(name) {
 		return bad("invalid project name %q", name)
 	}
 	v, err := pep440.ParseVersion(parts[1])
