@@ -1,6 +1,8 @@
 package index
 
 import (
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -128,7 +130,16 @@ func FuzzParseJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	base, _ := url.Parse(pageURL)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The one-pass decoding of well-formed pages must read them as
+		// the entry-by-entry decoding does.
+		if fast, ok, ferr := parseJSONOnePass(data, base); ok {
+			slow, serr := parseJSONEntries(data, base)
+			if (ferr == nil) != (serr == nil) || !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("one pass: %+v, %v\nentry by entry: %+v, %v", fast, ferr, slow, serr)
+			}
+		}
 		p, err := ParseJSON(data, pageURL)
 		if err != nil {
 			return

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hfpack/hfpack/python/pep508"
 )
 
 // Media types of the simple repository API.
@@ -72,16 +73,11 @@ type Project struct {
 	Warnings []string
 }
 
-var nameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9._-]*[a-z0-9])?$`)
-var sepRun = regexp.MustCompile(`[-_.]+`)
-
 // Normalize returns the PEP 503 normalised form of a project name.
-func Normalize(name string) string {
-	return strings.ToLower(sepRun.ReplaceAllString(name, "-"))
-}
+func Normalize(name string) string { return pep508.NormalizeName(name) }
 
 // ValidName reports whether name is a valid project name (PEP 508).
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+func ValidName(name string) bool { return pep508.ValidName(name) }
 
 // checkAPIVersion returns the minor version, or an error for a major
 // version other than 1.
@@ -110,6 +106,16 @@ type jsonPage struct {
 	Versions []string          `json:"versions"`
 }
 
+// jsonPageFiles is jsonPage decoded in one pass.
+type jsonPageFiles struct {
+	Meta struct {
+		APIVersion string `json:"api-version"`
+	} `json:"meta"`
+	Name     string     `json:"name"`
+	Files    []jsonFile `json:"files"`
+	Versions []string   `json:"versions"`
+}
+
 type jsonFile struct {
 	Filename         string            `json:"filename"`
 	URL              string            `json:"url"`
@@ -131,6 +137,37 @@ func ParseJSON(data []byte, pageURL string) (*Project, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing page URL: %w", err)
 	}
+	// Most pages are well-formed: decode them in one pass. Only a page
+	// that does not decode so is decoded again entry by entry, to skip
+	// the malformed entries with a warning.
+	if p, ok, err := parseJSONOnePass(data, base); ok {
+		return p, err
+	}
+	return parseJSONEntries(data, base)
+}
+
+// parseJSONOnePass decodes a page whose every entry is well-typed; ok is
+// false for any other page.
+func parseJSONOnePass(data []byte, base *url.URL) (p *Project, ok bool, err error) {
+	var page jsonPageFiles
+	if json.NewDecoder(bytes.NewReader(data)).Decode(&page) != nil || page.Files == nil {
+		return nil, false, nil
+	}
+	if p, err = newJSONProject(page.Meta.APIVersion, page.Name, page.Versions); err != nil {
+		return nil, true, err
+	}
+	p.Files = make([]File, 0, len(page.Files))
+	for i := range page.Files {
+		p.addFile(i, &page.Files[i], base)
+	}
+	if len(p.Files) == 0 {
+		p.Files = nil
+	}
+	return p, true, nil
+}
+
+// parseJSONEntries decodes a page entry by entry, skipping the malformed.
+func parseJSONEntries(data []byte, base *url.URL) (*Project, error) {
 	var page jsonPage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&page); err != nil {
@@ -139,16 +176,9 @@ func ParseJSON(data []byte, pageURL string) (*Project, error) {
 	if page.Files == nil {
 		return nil, fmt.Errorf("parsing JSON page: no files list")
 	}
-	p := &Project{Name: Normalize(page.Name), APIVersion: page.Meta.APIVersion, Versions: page.Versions}
-	if p.APIVersion == "" {
-		p.APIVersion = "1.0"
-	}
-	minor, err := checkAPIVersion(page.Meta.APIVersion)
+	p, err := newJSONProject(page.Meta.APIVersion, page.Name, page.Versions)
 	if err != nil {
-		return nil, fmt.Errorf("parsing JSON page: %w", err)
-	}
-	if minor > apiMinor {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("api-version %s is newer than hfpack knows (1.%d)", p.APIVersion, apiMinor))
+		return nil, err
 	}
 	for i, raw := range page.Files {
 		var jf jsonFile
@@ -156,15 +186,36 @@ func ParseJSON(data []byte, pageURL string) (*Project, error) {
 			p.Warnings = append(p.Warnings, fmt.Sprintf("file %d: %v", i, err))
 			continue
 		}
-		f, warn := jf.file(base)
-		if warn != "" {
-			p.Warnings = append(p.Warnings, fmt.Sprintf("file %d (%q): %s", i, jf.Filename, warn))
-		}
-		if f != nil {
-			p.Files = append(p.Files, *f)
-		}
+		p.addFile(i, &jf, base)
 	}
 	return p, nil
+}
+
+// newJSONProject starts the Project of a JSON page.
+func newJSONProject(apiVersion, name string, versions []string) (*Project, error) {
+	p := &Project{Name: Normalize(name), APIVersion: apiVersion, Versions: versions}
+	if p.APIVersion == "" {
+		p.APIVersion = "1.0"
+	}
+	minor, err := checkAPIVersion(apiVersion)
+	if err != nil {
+		return nil, fmt.Errorf("parsing JSON page: %w", err)
+	}
+	if minor > apiMinor {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("api-version %s is newer than hfpack knows (1.%d)", p.APIVersion, apiMinor))
+	}
+	return p, nil
+}
+
+// addFile adds the page's i-th entry jf, or the warning that skips it.
+func (p *Project) addFile(i int, jf *jsonFile, base *url.URL) {
+	f, warn := jf.file(base)
+	if warn != "" {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("file %d (%q): %s", i, jf.Filename, warn))
+	}
+	if f != nil {
+		p.Files = append(p.Files, *f)
+	}
 }
 
 func (jf *jsonFile) file(base *url.URL) (*File, string) {
@@ -206,13 +257,14 @@ func (jf *jsonFile) file(base *url.URL) (*File, string) {
 }
 
 func jsonMetadata(raw json.RawMessage) (bool, string) {
-	if len(raw) == 0 {
+	switch string(raw) {
+	case "", "false", "null":
 		return false, ""
+	case "true":
+		return true, ""
 	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b, ""
-	}
+	// Only true, false and null decode as a bool; a RawMessage from the
+	// decoder carries no surrounding space.
 	var hashes map[string]string
 	if json.Unmarshal(raw, &hashes) == nil {
 		return true, normHex(hashes["sha256"])
@@ -221,12 +273,11 @@ func jsonMetadata(raw json.RawMessage) (bool, string) {
 }
 
 func jsonYanked(raw json.RawMessage) (bool, string) {
-	if len(raw) == 0 {
+	switch string(raw) {
+	case "", "false", "null":
 		return false, ""
-	}
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b, ""
+	case "true":
+		return true, ""
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
