@@ -150,3 +150,54 @@ func TestCorruptedCacheIsRefetched(t *testing.T) {
 		t.Errorf("requests after corruption = %d, want 3 (page, metadata, wheel)", n)
 	}
 }
+
+// TestHashedMetadataIsReadByItsHash: a PEP 658 file whose sha256 the page
+// gives is found in the blob store by that hash, with no entry of its own
+// to read (a warm lock opens one file per metadata, not two), and a
+// damaged one is fetched again.
+func TestHashedMetadataIsReadByItsHash(t *testing.T) {
+	srv := indextest.NewServer(indextest.WithMaxAge(600))
+	defer srv.Close()
+	srv.MustAddWheel(demo)
+	store, _ := cache.Open(t.TempDir())
+	ctx := context.Background()
+	c := newClient(t, srv.URL, WithCache(store))
+	p, err := c.Project(ctx, "demo-pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Files[0]
+	if !f.HasMetadata || f.MetadataSHA256 == "" {
+		t.Fatalf("the stand-in index gave no metadata sha256: %+v", f)
+	}
+	if _, err := c.Metadata(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	refs, _ := os.ReadDir(filepath.Join(store.Dir(), "refs"))
+	if len(refs) != 1 {
+		t.Errorf("cache holds %d entries, want 1 (the page's)", len(refs))
+	}
+	if _, err := os.Stat(store.BlobPath(f.MetadataSHA256)); err != nil {
+		t.Fatalf("metadata blob not stored by its sha256: %v", err)
+	}
+	srv.ResetRequests()
+	c2 := newClient(t, srv.URL, WithCache(store))
+	m, err := c2.Metadata(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != demo.Version {
+		t.Errorf("cached metadata version = %q, want %q", m.Version, demo.Version)
+	}
+	if n := srv.TotalRequests(); n != 0 {
+		t.Errorf("cached metadata made %d requests", n)
+	}
+	os.WriteFile(store.BlobPath(f.MetadataSHA256), []byte("Metadata-Version: 2.1\nName: evil\nVersion: 6.6.6\n"), 0o644)
+	m, err = newClient(t, srv.URL, WithCache(store)).Metadata(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != demo.Version || srv.TotalRequests() != 1 {
+		t.Errorf("damaged metadata blob: got version %q after %d requests, want %q after 1", m.Version, srv.TotalRequests(), demo.Version)
+	}
+}

@@ -20,20 +20,33 @@ import (
 // Metadata returns the core metadata of the wheel f: from its PEP 658
 // metadata file when the index offers one (verified against the advertised
 // hash), otherwise from the METADATA member of the wheel itself. Results
-// are cached by the file's sha256.
+// are cached: a metadata file whose sha256 the index gives is read straight
+// from the blob store by that hash, any other by the wheel's sha256.
 func (c *Client) Metadata(ctx context.Context, f File) (*metadata.Metadata, error) {
 	if !f.IsWheel() {
 		return nil, fmt.Errorf("reading metadata of %s: not a wheel (hfpack installs wheels only)", f.Filename)
+	}
+	hashed := f.HasMetadata && f.MetadataSHA256 != ""
+	if hashed {
+		// ReadBlob checks the content against the hash, which the index
+		// gave for this very file: no entry needs reading to trust it.
+		if body, err := c.o.cache.ReadBlob(f.MetadataSHA256); err == nil {
+			if m, err := metadata.Parse(body); err == nil {
+				return m, nil
+			}
+		}
 	}
 	key := "metadata\x00" + f.SHA256
 	if f.SHA256 == "" {
 		key = "metadata\x00" + f.URL
 	}
-	if _, body, err := c.o.cache.Get(key); err == nil {
-		if m, err := metadata.Parse(body); err == nil {
-			return m, nil
+	if !hashed {
+		if _, body, err := c.o.cache.Get(key); err == nil {
+			if m, err := metadata.Parse(body); err == nil {
+				return m, nil
+			}
+			c.o.cache.Delete(key)
 		}
-		c.o.cache.Delete(key)
 	}
 	var body []byte
 	var err error
@@ -49,7 +62,11 @@ func (c *Client) Metadata(ctx context.Context, f File) (*metadata.Metadata, erro
 	if err != nil {
 		return nil, fmt.Errorf("reading metadata of %s from %s: %w", f.Filename, Redact(f.URL), err)
 	}
-	c.o.cache.Put(key, cache.Entry{Stored: c.o.now()}, body)
+	if hashed {
+		c.o.cache.PutBlob(body) // found by MetadataSHA256 next time
+	} else {
+		c.o.cache.Put(key, cache.Entry{Stored: c.o.now()}, body)
+	}
 	return m, nil
 }
 
