@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/lockfile"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 )
@@ -41,8 +42,8 @@ func (p *Project) Relock(ctx context.Context, opts ...lockfile.Option) (*LockRes
 		return nil, fmt.Errorf("reading %s: %w", p.RelLock(), err)
 	}
 	if !bytes.Equal(old, data) {
-		if err := pylock.WriteFile(p.LockPath, l); err != nil {
-			return nil, err
+		if err := fsio.WriteFile(p.LockPath, data, 0o644); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", p.LockPath, err)
 		}
 		res.Written = true
 	}
