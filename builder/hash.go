@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -96,37 +95,29 @@ func (h hasher) hashLayer(p *Plan, l *LayerPlan) error {
 		}
 		return nil
 	}
-	sums := make([]hash.Hash, len(l.Files))
+	sums := make(map[string]hash.Hash, len(l.Files))
 	t := tree.New()
-	for i, f := range l.Files {
+	for _, f := range l.Files {
 		if f.Linkname != "" {
 			if err := t.AddSymlink(f.Path, f.Linkname); err != nil {
 				return err
 			}
 			continue
 		}
-		hh := sha256.New()
-		sums[i] = hh
-		src := f.Source
-		if err := t.AddFile(f.Path, f.Mode, f.Size, func() (io.ReadCloser, error) {
-			fh, err := os.Open(src)
-			if err != nil {
-				return nil, err
-			}
-			hh.Reset()
-			return teeReadCloser{io.TeeReader(fh, hh), fh}, nil
-		}); err != nil {
+		sums[f.Path] = sha256.New()
+		if err := t.AddFile(f.Path, f.Mode, f.Size, openFile(f.Source)); err != nil {
 			return err
 		}
 	}
-	record, err := h.describeLayer(p, *l, t, srcs)
+	record, err := h.describeLayer(p, *l, t, srcs, sums)
 	if err != nil {
 		return fmt.Errorf("hashing layer %s: %w", l.Name, err)
 	}
-	for i, hh := range sums {
-		if hh != nil {
-			l.Files[i].SHA256 = hex.EncodeToString(hh.Sum(nil))
-			if err := h.cache.RememberSHA256(srcs[i], l.Files[i].SHA256); err != nil {
+	for i := range l.Files {
+		f := &l.Files[i]
+		if hh := sums[f.Path]; hh != nil {
+			f.SHA256 = hex.EncodeToString(hh.Sum(nil))
+			if err := h.cache.RememberSHA256(srcs[i], f.SHA256); err != nil {
 				return err
 			}
 		}
@@ -149,9 +140,11 @@ func (h hasher) hashLayer(p *Plan, l *LayerPlan) error {
 
 // describeLayer reads the layer tree t once, the way Build would make lp:
 // described only (a layer regenerated from its files) or written into the
-// cache. It returns the function that records the result under a key.
-func (h hasher) describeLayer(p *Plan, lp LayerPlan, t *tree.Tree, srcs []cache.Source) (func(key string) error, error) {
-	opts := layerOptions(p, lp)
+// cache, each file's contents also hashed into sums by its path, beside the
+// layer's digest. It returns the function that records the result under a
+// key.
+func (h hasher) describeLayer(p *Plan, lp LayerPlan, t *tree.Tree, srcs []cache.Source, sums map[string]hash.Hash) (func(key string) error, error) {
+	opts := append(layerOptions(p, lp), layer.WithFileHashes(sums))
 	if byReference(lp, h.storeAll) {
 		var files []cache.Source
 		for _, s := range srcs {
@@ -170,9 +163,4 @@ func (h hasher) describeLayer(p *Plan, lp LayerPlan, t *tree.Tree, srcs []cache.
 		return nil, err
 	}
 	return func(key string) error { return h.cache.PutLayer(key, lw) }, nil
-}
-
-type teeReadCloser struct {
-	io.Reader
-	io.Closer
 }

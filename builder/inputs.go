@@ -22,6 +22,12 @@ type Inputs struct {
 	Wheels []Wheel
 	// ModelDir is the local model directory; empty for none.
 	ModelDir string
+	// ModelCheck, when set, is called by NewPlan with the sha256 of every
+	// regular file of ModelDir, by slash-separated path relative to it,
+	// hashed in the same read that makes the model's layers; an error from
+	// it fails NewPlan. It checks the model against what a lock pinned
+	// without reading the weights a second time.
+	ModelCheck func(sums map[string]string) error `json:"-"`
 	// AppFiles are the worker, the handler and the sidecar configuration.
 	AppFiles []File
 	// SidecarPath is the local sidecar binary, installed as SidecarImagePath.

@@ -141,10 +141,33 @@ func NewPlan(ctx context.Context, in Inputs, opts ...Option) (*Plan, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	if in.ModelCheck != nil && in.ModelDir != "" {
+		if err := in.ModelCheck(modelSums(p)); err != nil {
+			return nil, err
+		}
+	}
 	for i := range p.Layers {
 		p.Layers[i].Key = layerKey(p, p.Layers[i])
 	}
 	return p, nil
+}
+
+// modelSums are the sha256 of the model's regular files, by path relative
+// to the model directory.
+func modelSums(p *Plan) map[string]string {
+	base, _ := imagePath(ModelImagePath)
+	sums := map[string]string{}
+	for _, l := range p.Layers {
+		if !strings.HasPrefix(l.Name, "model-") {
+			continue
+		}
+		for _, f := range l.Files {
+			if rel, ok := strings.CutPrefix(f.Path, base+"/"); ok && f.Linkname == "" {
+				sums[rel] = f.SHA256
+			}
+		}
+	}
+	return sums
 }
 
 // PlanLayers validates in and lays out the image's layers (which wheels and

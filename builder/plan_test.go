@@ -3,6 +3,7 @@ package builder_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -59,5 +60,41 @@ func TestBuildFailsOnMissingBase(t *testing.T) {
 	}
 	if len(r.Layers) != 0 {
 		t.Errorf("layers built before the base was found: %+v", r.Layers)
+	}
+}
+
+// NewPlan hands ModelCheck the sha256 of every regular model file, hashed
+// in the read that made the model's layers (with a cache and without), and
+// fails with its error: how a build checks a lock's pins without reading
+// the weights again.
+func TestNewPlanModelCheck(t *testing.T) {
+	baseDir, baseDigest := baseLayout(t)
+	p := newProject(t, baseDir, baseDigest)
+	want := map[string]string{
+		"config.json":             sha([]byte(`{"a":1}`)),
+		"model-00001.safetensors": sha(pattern(3000, 1)),
+		"model-00002.safetensors": sha(pattern(2500, 2)),
+		"sub/tokenizer.json":      sha([]byte(`{}`)),
+	}
+	for _, cached := range []bool{true, false} {
+		var got map[string]string
+		in := p.inputs
+		in.ModelCheck = func(sums map[string]string) error { got = sums; return nil }
+		var opts []builder.Option
+		if cached {
+			c, _ := cache.Open(t.TempDir())
+			opts = append(opts, builder.WithCache(c))
+		}
+		if _, err := builder.NewPlan(context.Background(), in, opts...); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("cache %v: ModelCheck's sums (-want +got):\n%s", cached, diff)
+		}
+		refused := errors.New("model changed")
+		in.ModelCheck = func(map[string]string) error { return refused }
+		if _, err := builder.NewPlan(context.Background(), in, opts...); !errors.Is(err, refused) {
+			t.Errorf("cache %v: NewPlan with a failing ModelCheck: %v, want %v", cached, err, refused)
+		}
 	}
 }

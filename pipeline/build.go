@@ -78,17 +78,36 @@ func CacheRoot(dir string) (string, error) {
 // into the builder's inputs: app files, sidecar, base, Python runtime and
 // the digests the image is labelled with. Nothing here writes outside the
 // cache.
-func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error) {
+//
+// The model's files are read once, by NewPlan: Prepare checks their sizes
+// and the hashes the cache remembers against the lock, and leaves the rest
+// to Inputs.ModelCheck, which NewPlan runs on the hashes it computes in the
+// read that makes the model's layers. A model changed since the lock is
+// refused either way with the same error as CheckModelPinned (and `hfpack
+// check`), before anything is published; when Prepare itself fails after
+// taking a file on trust, the model is checked first, so that build refuses
+// a changed model before anything else, as check does.
+func (p *Project) Prepare(ctx context.Context, o BuildOptions) (pr *Prepared, err error) {
 	logf := o.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	d := &deferredModel{}
+	p.deferModel = d
+	defer func() {
+		p.deferModel = nil
+		if err != nil && d.assumed.Load() > 0 && ctx.Err() == nil {
+			if verr := p.verifyLock(p.CacheDir); verr != nil {
+				err = verr
+			}
+		}
+	}()
 	pf, err := p.Preflight(ctx, PreflightOptions{CacheDir: o.CacheDir, FetchWheels: true, CheckWheels: !o.SkipWheelCheck, Logf: logf})
 	if err != nil {
 		return nil, err
 	}
 	sel, root := pf.Selection, pf.CacheRoot
-	pr := &Prepared{Selection: sel, Model: pf.Model, Imports: pf.Imports, Warnings: pf.Warnings, BuildCache: buildCacheDir(root)}
+	pr = &Prepared{Selection: sel, Model: pf.Model, Imports: pf.Imports, Warnings: pf.Warnings, BuildCache: buildCacheDir(root)}
 	app := pf.AppFiles
 	if pf.Base == nil { // the wheel check did not prepare them
 		if app, err = p.AppFiles(root, sel, pf.Imports); err != nil {
@@ -130,6 +149,15 @@ func (p *Project) Prepare(ctx context.Context, o BuildOptions) (*Prepared, error
 		LockDigest:      lockDigest,
 		Version:         o.Version,
 		SourceDateEpoch: pf.SourceDateEpoch,
+	}
+	if dir := p.ModelDir(); dir != "" && p.Lock != nil {
+		pr.Inputs.ModelCheck = p.modelCheck(root, dir)
+	}
+	// What NewPlan would refuse before reading a file (a missing sidecar,
+	// a model symlink leaving the directory), refused here, after the
+	// model's check.
+	if _, err := builder.PlanLayers(pr.Inputs); err != nil {
+		return nil, err
 	}
 	return pr, nil
 }
@@ -461,7 +489,7 @@ func (p *Project) CheckModelPinned(root string) error {
 func (p *Project) verifyLock(root string) error {
 	opts := []lockfile.VerifyOption{lockfile.WithLockName(p.RelLock())}
 	if dir := p.ModelDir(); dir != "" {
-		hasher, err := FileHasher(root)
+		hasher, err := p.modelHasher(root, dir)
 		if err != nil {
 			return err
 		}

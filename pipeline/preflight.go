@@ -77,7 +77,9 @@ type Preflight struct {
 // accelerator (driver floor, runtime checksum, mirrors and catalogs), the
 // model and its pin in the lock, and the handler's imports against the
 // locked wheels. `hfpack check` and `hfpack build` both call it, so check
-// refuses exactly what build refuses, with the same message.
+// refuses exactly what build refuses, with the same message. Under Prepare
+// (a build), a model file whose hash the cache does not know is checked
+// against the lock by NewPlan instead, in the read that makes its layer.
 func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight, error) {
 	logf := o.Logf
 	if logf == nil {

@@ -62,6 +62,9 @@ type Project struct {
 	CacheDir string
 
 	verified *pylock.Lock // the lock CheckLock last verified
+	// deferModel is set while Prepare runs: model hashes the cache lacks
+	// are checked by NewPlan (see modelpin.go).
+	deferModel *deferredModel
 }
 
 // Open loads and validates the manifest at path and reads its lock if present.
@@ -111,7 +114,9 @@ func (p *Project) CheckLock() error {
 	if err := p.verifyLock(p.CacheDir); err != nil {
 		return err
 	}
-	p.verified = p.Lock
+	if p.deferModel == nil { // else the build's ModelCheck finishes it
+		p.verified = p.Lock
+	}
 	return nil
 }
 

@@ -3,7 +3,9 @@ package layer
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -267,3 +269,31 @@ func checkHashes(t *testing.T, l *Layer) {
 }
 
 func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// WithFileHashes hashes the chosen files' contents from the read that
+// writes the layer, and leaves the layer's bytes as they are.
+func TestWithFileHashes(t *testing.T) {
+	big := strings.Repeat("weights ", 1<<18) // several of the copy's chunks
+	tr := sampleTree(t)
+	if err := tr.AddBytes("opt/model/big.bin", 0o644, []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Describe(context.Background(), tr, WithCompression(Gzip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]hash.Hash{"opt/model/big.bin": sha256.New(), "opt/app/run": sha256.New()}
+	got, err := Describe(context.Background(), tr, WithCompression(Gzip), WithFileHashes(sums))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != plain {
+		t.Errorf("descriptor with file hashes %+v, without %+v", got, plain)
+	}
+	for path, data := range map[string]string{"opt/model/big.bin": big, "opt/app/run": "#!/bin/sh\n"} {
+		want := sha256.Sum256([]byte(data))
+		if g := sums[path].Sum(nil); string(g) != string(want[:]) {
+			t.Errorf("%s: file hash %x, want %x", path, g, want)
+		}
+	}
+}

@@ -146,6 +146,17 @@ func TestCheckRefusesWhatBuildRefuses(t *testing.T) {
 			f.WriteString("extra\n")
 			f.Close()
 		}},
+		{name: "model bytes changed, same size", project: cpu, want: "model changed since the lock: vocab.txt changed", break_: func(t *testing.T, m string) {
+			// Only the bytes tell: build checks them in the read that makes
+			// the layers, and still refuses first, with check's message.
+			p := filepath.Join(filepath.Dir(m), "model", "vocab.txt")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[0] ^= 0x20
+			os.WriteFile(p, b, 0o644)
+		}},
 		{name: "handler import not locked", project: cpu, want: `"requests"`, break_: func(t *testing.T, m string) {
 			editFile(t, filepath.Join(filepath.Dir(m), "handler.py"), "import json\n", "import json\nimport requests\n")
 		}},
