@@ -113,6 +113,11 @@ func (f *File) Open(chunk int64, fresh bool) (int64, error) {
 		clear(f.done)
 		have = 0
 	}
+	if err := preallocate(out, f.Size); err != nil {
+		out.Close()
+		f.out = nil
+		return 0, f.wrap(err)
+	}
 	return have, nil
 }
 

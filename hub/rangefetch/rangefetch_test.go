@@ -104,8 +104,8 @@ func TestStaleStateStartsOver(t *testing.T) {
 	if err != nil || have != 0 {
 		t.Fatalf("Open with another generation = %d, %v; want 0", have, err)
 	}
-	if fi, _ := g.Out().Stat(); fi.Size() != 0 {
-		t.Fatalf("partial file is %d bytes, want truncated", fi.Size())
+	if b, _ := os.ReadFile(g.Partial); bytes.Contains(b, []byte("a")) {
+		t.Fatal("the partial file still holds the other generation's bytes")
 	}
 	g.Close()
 
@@ -125,5 +125,26 @@ func TestFollowCancelled(t *testing.T) {
 	cancel()
 	if _, c, err := f.Follow(ctx, io.Discard); !c || err != nil {
 		t.Fatalf("Follow after cancel = %v, %v; want cancelled, nil", c, err)
+	}
+}
+
+// Open reserves the whole file's blocks, so that a disk too small fails at
+// once rather than part way through a download.
+func TestOpenPreallocates(t *testing.T) {
+	dir := t.TempDir()
+	if !canPreallocate(dir) {
+		t.Skip("no fallocate on this system or file system")
+	}
+	f := newFile(t, dir, 3<<20)
+	if _, err := f.Open(1<<20, false); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Out().Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := allocated(fi); fi.Size() != 3<<20 || got < 3<<20 {
+		t.Errorf("partial file is %d bytes, %d allocated, after Open; want %d both", fi.Size(), got, 3<<20)
 	}
 }
