@@ -33,13 +33,13 @@ Without --handler, a transformers pipeline for --task serves the model.
 import argparse
 import importlib.util
 import json
-import logging
 import os
 import queue
 import socket
 import struct
 import sys
 import threading
+import time
 import traceback
 
 PROTOCOL = 3
@@ -461,18 +461,26 @@ def main(argv=None):
     ap.add_argument("--debug", action="store_true", help="configure Python logging at DEBUG level")
     args = ap.parse_args(argv)
     if args.debug:
+        import logging  # only here: importing it costs a start every time
+
         logging.basicConfig(level=logging.DEBUG)
 
     chan = Channel(args.socket)
     chan.send({"type": "hello", "protocol": PROTOCOL, "pid": os.getpid(), "python": sys.version.split()[0]})
     try:
+        t0 = time.monotonic()
         handler = load_handler(args.handler, args.task)
+        t1 = time.monotonic()
         state = handler.load(args.model_dir)
+        t2 = time.monotonic()
     except BaseException as exc:  # report every load failure, SystemExit included
         # The sidecar logs the traceback as one entry; clients see only the error.
         chan.send({"type": "load_error", "error": _describe(exc), "traceback": traceback.format_exc()})
         return 1
-    chan.send({"type": "ready", "generate": callable(getattr(handler, "generate", None))})
+    # The two durations let the sidecar's log say where a cold start goes.
+    ready = {"type": "ready", "generate": callable(getattr(handler, "generate", None))}
+    ready.update(import_seconds=round(t1 - t0, 6), load_seconds=round(t2 - t1, 6))
+    chan.send(ready)
     return serve(chan, handler, state)
 
 

@@ -203,3 +203,32 @@ func metric(h *harness, name string) (float64, bool) {
 	}
 	return 0, false
 }
+
+// The "worker ready" log line says where the start went: the time the
+// worker spent importing the handler and in its load().
+func TestReadyLogSaysWhereTheStartWent(t *testing.T) {
+	h := startReady(t, testConfig(t, `
+import time
+
+def load(model_dir):
+    time.sleep(0.3)
+
+def predict(state, instances, parameters):
+    return instances
+`))
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		var l struct {
+			Message              string  `json:"message"`
+			HandlerImportSeconds float64 `json:"handler_import_seconds"`
+			HandlerLoadSeconds   float64 `json:"handler_load_seconds"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Message != "worker ready" {
+			continue
+		}
+		if l.HandlerLoadSeconds < 0.3 || l.HandlerImportSeconds <= 0 || l.HandlerImportSeconds > l.HandlerLoadSeconds {
+			t.Errorf("worker ready: handler_import_seconds %v, handler_load_seconds %v; want load() >= 0.3s", l.HandlerImportSeconds, l.HandlerLoadSeconds)
+		}
+		return
+	}
+	t.Fatalf("no worker ready line in the log:\n%s", h.logs.String())
+}

@@ -51,6 +51,10 @@ type Message struct {
 	Data        json.RawMessage   `json:"data,omitempty"`      // piece: what the generator yielded
 	Cancelled   bool              `json:"cancelled,omitempty"` // end: the generator was closed early
 
+	// ready: seconds the worker took to import the handler and to run its load()
+	ImportSeconds float64 `json:"import_seconds,omitempty"`
+	LoadSeconds   float64 `json:"load_seconds,omitempty"`
+
 	size int // bytes of the frame's payload, for a stream's window
 }
 
@@ -82,7 +86,8 @@ type Conn struct {
 	c net.Conn
 	r *bufio.Reader
 
-	generate bool // set by WaitReady
+	generate bool    // set by WaitReady
+	ready    Message // the ready message, set by WaitReady
 
 	wmu  sync.Mutex // serialises writes
 	wbuf bytes.Buffer
@@ -125,6 +130,12 @@ func (c *Conn) Err() error {
 	return c.err
 }
 
+// LoadTimes returns the seconds the worker reported spending on importing
+// the handler and on its load(), once WaitReady has returned.
+func (c *Conn) LoadTimes() (importSecs, loadSecs float64) {
+	return c.ready.ImportSeconds, c.ready.LoadSeconds
+}
+
 // CanGenerate reports whether the worker's handler defines generate().
 func (c *Conn) CanGenerate() bool { return c.generate }
 
@@ -155,7 +166,7 @@ func (c *Conn) WaitReady(ctx context.Context) error {
 	}
 	switch m.Type {
 	case TypeReady:
-		c.generate = m.Generate
+		c.generate, c.ready = m.Generate, m
 		return nil
 	case TypeLoadError:
 		return &HandlerError{Load: true, Message: m.Error, Traceback: m.Traceback}

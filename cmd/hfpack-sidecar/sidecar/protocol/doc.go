@@ -6,7 +6,8 @@
 // Unix socket the sidecar listens on and speaks first:
 //
 //	worker  → sidecar  {"type":"hello","protocol":3,"pid":123,"python":"3.11.7"}
-//	worker  → sidecar  {"type":"ready","generate":true}      model loaded; generate() defined
+//	worker  → sidecar  {"type":"ready","generate":true,"import_seconds":0.01,"load_seconds":2.5}
+//	                   model loaded; generate() defined; time spent importing the handler and in load()
 //	worker  → sidecar  {"type":"load_error","error":"...","traceback":"..."}  then exits
 //	sidecar → worker   {"type":"predict","id":7,"parameters":{...},"instances":[...]}
 //	worker  → sidecar  {"type":"result","id":7,"predictions":[...]}

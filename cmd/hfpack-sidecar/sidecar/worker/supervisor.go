@@ -183,7 +183,9 @@ func (s *Supervisor) runOnce(ctx context.Context, src Source) (time.Duration, er
 		p.kill()
 		return 0, err
 	}
-	s.log.Info("worker ready", "pid", hello.PID, "load_seconds", time.Since(start).Seconds(), "generate", conn.CanGenerate())
+	imp, load := conn.LoadTimes()
+	s.log.Info("worker ready", "pid", hello.PID, "load_seconds", time.Since(start).Seconds(),
+		"handler_import_seconds", imp, "handler_load_seconds", load, "generate", conn.CanGenerate())
 	conn.Start()
 	s.mu.Lock()
 	s.conn = conn
@@ -335,6 +337,7 @@ func (s *Supervisor) start(ctx context.Context) (*proc, error) {
 	}
 	p.cmd = cmd
 	s.update(func(st *Status) { st.PID = cmd.Process.Pid })
+	s.log.Info("worker started", "pid", cmd.Process.Pid)
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
