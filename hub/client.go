@@ -207,6 +207,10 @@ type Sibling struct {
 	Size int64
 	// SHA256 is the LFS object id; "" for files stored in git itself.
 	SHA256 string
+	// GitOID is the git blob id (40 hex digits: the sha1 of "blob SIZE\0"
+	// and the bytes), when the listing gives one; for a file stored in git
+	// it names the bytes Resolve downloads.
+	GitOID string
 }
 
 // maxInfo bounds a model-info response: a repository of 100,000 files.
@@ -245,6 +249,7 @@ func ParseModelInfo(body []byte) (*Info, error) {
 		SHA      string `json:"sha"`
 		Siblings []struct {
 			RFilename string `json:"rfilename"`
+			BlobID    string `json:"blobId"`
 			Size      *int64 `json:"size"`
 			LFS       *struct {
 				SHA256 string `json:"sha256"`
@@ -270,6 +275,9 @@ func ParseModelInfo(body []byte) (*Info, error) {
 		}
 		seen[s.RFilename] = true
 		f := Sibling{Path: s.RFilename, Size: -1}
+		if isHex(s.BlobID, 40) {
+			f.GitOID = s.BlobID
+		}
 		if s.Size != nil {
 			f.Size = *s.Size
 		}

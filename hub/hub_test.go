@@ -332,3 +332,53 @@ func TestRenamedRepoFollowsRelativeRedirectsWithToken(t *testing.T) {
 		t.Error("the token reached the file host")
 	}
 }
+
+// TestFetcherResolveKeepsSmallFiles: the files kept in git that a
+// Fetcher's Resolve downloads to hash are the cache's blobs afterwards, so
+// fetching the snapshot downloads only the LFS files, and a damaged record
+// of a git blob id is not trusted.
+func TestFetcherResolveKeepsSmallFiles(t *testing.T) {
+	s := newHub(t, hubtest.Options{})
+	files := hubtest.Model(64<<10, 1)
+	s.Commit(repoID, "main", files)
+	cache := t.TempDir()
+	f := fetcher(t, client(t, s, ""), cache)
+	snap, err := f.Resolve(context.Background(), repoID, "main", hub.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := client(t, s, "").Resolve(context.Background(), repoID, "main", hub.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(snap.Files, plain.Files) || snap.Commit != plain.Commit {
+		t.Fatalf("Fetcher.Resolve = %+v, Client.Resolve = %+v", snap, plain)
+	}
+	bytes := s.FileBytes()
+	if _, err := f.Snapshot(context.Background(), snap); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.FileBytes()-bytes, files["model.safetensors"].Size(); got != want {
+		t.Errorf("fetching the snapshot downloaded %d bytes, want only the %d of the LFS weights", got, want)
+	}
+
+	// A record naming the wrong blob is dropped and the file downloaded.
+	refs, _ := filepath.Glob(filepath.Join(cache, "refs", "git-blob", "*"))
+	if len(refs) != 4 {
+		t.Fatalf("%d git blob records, want 4 (the small files)", len(refs))
+	}
+	if err := os.WriteFile(refs[0], []byte(sha(files["model.safetensors"])+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Requests()
+	again, err := f.Resolve(context.Background(), repoID, "main", hub.Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again.Files, plain.Files) {
+		t.Errorf("after a damaged record: %+v, want %+v", again.Files, plain.Files)
+	}
+	if n := s.Requests() - before; n != 2 {
+		t.Errorf("after a damaged record: %d requests, want 2 (the listing and that file)", n)
+	}
+}

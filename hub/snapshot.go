@@ -35,8 +35,17 @@ const maxSmallFile = 1 << 30
 // Resolve lists repo at revision, selects files with sel and returns the
 // snapshot at the commit the revision points at. LFS files take the Hub's
 // sha256 (the LFS oid); files kept in git are downloaded (they are small)
-// to hash them.
+// to hash them. Fetcher.Resolve keeps those downloads in its cache.
 func (c *Client) Resolve(ctx context.Context, repo, revision string, sel Selection) (*Snapshot, error) {
+	return c.resolve(ctx, repo, revision, sel, func(ctx context.Context, repo, commit string, sib Sibling) (string, int64, error) {
+		return c.hashFile(ctx, repo, commit, sib.Path)
+	})
+}
+
+// hashSmall returns the sha256 and size of a file kept in git.
+type hashSmall func(ctx context.Context, repo, commit string, sib Sibling) (string, int64, error)
+
+func (c *Client) resolve(ctx context.Context, repo, revision string, sel Selection, small hashSmall) (*Snapshot, error) {
 	info, err := c.ModelInfo(ctx, repo, revision)
 	if err != nil {
 		return nil, err
@@ -64,7 +73,7 @@ func (c *Client) Resolve(ctx context.Context, repo, revision string, sel Selecti
 			continue
 		}
 		g.Go(func() error {
-			sum, n, err := c.hashFile(gctx, repo, info.Commit, p)
+			sum, n, err := small(gctx, repo, info.Commit, sib)
 			if err != nil {
 				return err
 			}
@@ -86,6 +95,12 @@ func (c *Client) Resolve(ctx context.Context, repo, revision string, sel Selecti
 
 // hashFile downloads one file at commit and returns its sha256 and size.
 func (c *Client) hashFile(ctx context.Context, repo, commit, file string) (string, int64, error) {
+	return c.copyFile(ctx, repo, commit, file, io.Discard)
+}
+
+// copyFile downloads one file at commit into w and returns its sha256 and
+// size.
+func (c *Client) copyFile(ctx context.Context, repo, commit, file string, w io.Writer) (string, int64, error) {
 	resp, err := c.do(ctx, http.MethodGet, c.resolveURL(repo, commit, file), nil, true)
 	if err != nil {
 		return "", 0, fmt.Errorf("downloading %s of %s: %w", file, repo, err)
@@ -95,9 +110,9 @@ func (c *Client) hashFile(ctx context.Context, repo, commit, file string) (strin
 		return "", 0, c.fault(resp, repo, commit, file)
 	}
 	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(resp.Body, maxSmallFile+1))
+	n, err := io.Copy(io.MultiWriter(h, w), redactReader{io.LimitReader(resp.Body, maxSmallFile+1)})
 	if err != nil {
-		return "", 0, fmt.Errorf("downloading %s of %s: %w", file, repo, redactErr(err))
+		return "", 0, fmt.Errorf("downloading %s of %s: %w", file, repo, err)
 	}
 	if n > maxSmallFile {
 		return "", 0, fmt.Errorf("downloading %s of %s: larger than %d bytes without an LFS hash", file, repo, int64(maxSmallFile))

@@ -92,7 +92,7 @@ func sameSet(a, b []string) bool {
 // selection (no network), else the files of the previous commit (the
 // selection changed), else, or with WithUpgradeModel, the commit the
 // revision points at now.
-func lockHubModel(ctx context.Context, m *manifest.Manifest, prev *pylock.Lock, o *options) (*pylock.HubModel, []pylock.ModelFile, error) {
+func lockHubModel(ctx context.Context, m *manifest.Manifest, prev *pylock.Lock, o *options, cacheRoot string) (*pylock.HubModel, []pylock.ModelFile, error) {
 	var old *pylock.HFPack
 	if prev != nil && prev.HFPack != nil && prev.HFPack.Model != nil {
 		old = prev.HFPack
@@ -111,7 +111,11 @@ func lockHubModel(ctx context.Context, m *manifest.Manifest, prev *pylock.Lock, 
 			return nil, nil, err
 		}
 	}
-	snap, err := c.Resolve(ctx, m.HubRepo(), rev, hub.Selection{Include: m.Model.Include, Exclude: m.Model.Exclude, TrustRemoteCode: m.Model.TrustRemoteCode})
+	// The small files Resolve downloads to hash go into the cache the
+	// build fetches into, so neither a later lock nor the build fetches
+	// them again.
+	f := &hub.Fetcher{Client: c, Dir: HubCacheDir(cacheRoot)}
+	snap, err := f.Resolve(ctx, m.HubRepo(), rev, hub.Selection{Include: m.Model.Include, Exclude: m.Model.Exclude, TrustRemoteCode: m.Model.TrustRemoteCode})
 	if err != nil {
 		return nil, nil, fmt.Errorf("locking model %s: %w", m.Model.Source, err)
 	}
@@ -123,6 +127,11 @@ func lockHubModel(ctx context.Context, m *manifest.Manifest, prev *pylock.Lock, 
 	}
 	return hm, files, nil
 }
+
+// HubCacheDir is where Hub model files are cached under the cache root:
+// blobs by sha256, snapshots by content, the small files' git blob ids. No
+// token or user name is part of any path.
+func HubCacheDir(root string) string { return filepath.Join(root, "hub") }
 
 // HubSnapshot is the snapshot a lock pins, for fetching.
 func HubSnapshot(l *pylock.Lock) (*hub.Snapshot, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hfpack/hfpack/hub"
@@ -115,4 +117,78 @@ func read(t *testing.T, c hubtest.Content) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestHubLockKeepsSmallFiles: the files kept in git, which lock downloads
+// to hash, are cached by content, so locking again (with no earlier lock
+// to keep, or at a new commit whose small files did not change) requests
+// only the listing, which says where the revision points now.
+func TestHubLockKeepsSmallFiles(t *testing.T) {
+	srv := indextest.NewServer()
+	defer srv.Close()
+	wheel(srv, "a", "1.0")
+	s := hubtest.New(hubtest.Options{})
+	defer s.Close()
+	files := hubtest.Model(2048, 1)
+	s.Commit("acme/tiny", "main", files)
+	m := hubManifest(t, srv)
+	dir := t.TempDir()
+	cache := lockfile.WithCacheDir(dir)
+
+	first, err := lockHub(t, s, srv, m, nil, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Requests(); n != 5 {
+		t.Fatalf("the first lock made %d Hub requests, want 5 (the listing and the 4 small files)", n)
+	}
+	before, bytes := s.Requests(), s.FileBytes()
+	again, err := lockHub(t, s, srv, m, nil, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, b := s.Requests()-before, s.FileBytes()-bytes; n != 1 || b != 0 {
+		t.Errorf("the second lock made %d Hub requests for %d bytes of files, want 1 (the listing) and 0", n, b)
+	}
+	a, _ := pylock.Marshal(first)
+	b, _ := pylock.Marshal(again)
+	if string(a) != string(b) {
+		t.Errorf("the lock from the cache differs:\n%s\n---\n%s", a, b)
+	}
+
+	// The branch moves with new weights; the small files are the same
+	// blobs, so moving to it fetches none of them.
+	s.Commit("acme/tiny", "main", hubtest.Model(2048, 2))
+	before = s.Requests()
+	up, err := lockHub(t, s, srv, m, again, cache, lockfile.WithUpgradeModel(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.HFPack.Model.Commit == first.HFPack.Model.Commit {
+		t.Fatal("--upgrade-model did not move the commit")
+	}
+	if n := s.Requests() - before; n != 1 {
+		t.Errorf("moving to a commit with the same small files made %d Hub requests, want 1", n)
+	}
+
+	// A damaged cached file is fetched again, and the lock is still right.
+	sum := sha256Hex(read(t, files["config.json"]))
+	blob := filepath.Join(lockfile.HubCacheDir(dir), "blobs", "sha256", sum)
+	os.Chmod(blob, 0o644)
+	if err := os.WriteFile(blob, []byte(`{"model_type": "evil"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before = s.Requests()
+	fixed, err := lockHub(t, s, srv, m, nil, cache, lockfile.WithUpgradeModel(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Requests() - before; n != 2 {
+		t.Errorf("a damaged cached config.json: %d Hub requests, want 2 (the listing, config.json)", n)
+	}
+	for _, f := range fixed.HFPack.ModelFiles {
+		if f.Path == "config.json" && f.SHA256 != sum {
+			t.Errorf("config.json locked as %s from a damaged cache, want %s", f.SHA256, sum)
+		}
+	}
 }

@@ -146,7 +146,7 @@ func Lock(ctx context.Context, m *manifest.Manifest, target tags.Target, prev *p
 		},
 	}
 	if m.Model.Source != "" && !o.noModel {
-		if l.HFPack.Model, l.HFPack.ModelFiles, err = lockHubModel(ctx, m, prev, o); err != nil {
+		if l.HFPack.Model, l.HFPack.ModelFiles, err = lockHubModel(ctx, m, prev, o, c.Dir()); err != nil {
 			return nil, err
 		}
 	} else if !o.noModel {
