@@ -54,6 +54,12 @@ type Fetcher struct {
 	// Verify returns the sha256 of a blob already in the cache (the build
 	// passes its hash cache); nil hashes the file.
 	Verify func(path string) (string, error)
+	// Remember, when set, is told the sha256 of every file of the
+	// directory Snapshot returns, and of its blob, once Snapshot has
+	// verified them: hashed as they arrived, or by Verify. The build
+	// records them in its hash cache, so checking the model against the
+	// lock reads no file a second time.
+	Remember func(path, sha256 string) error
 }
 
 // BlobPath is where the blob with sha256 sum lives in the cache.
@@ -69,7 +75,20 @@ func (f *Fetcher) Snapshot(ctx context.Context, s *Snapshot) (string, error) {
 	if err := f.Fetch(ctx, s); err != nil {
 		return "", err
 	}
-	return f.materialize(s)
+	dir, err := f.materialize(s)
+	if err != nil || f.Remember == nil {
+		return dir, err
+	}
+	// Every blob was verified by Fetch just now. Their records are made
+	// after the links, which change a file's change time.
+	for _, file := range s.Files {
+		for _, p := range []string{f.BlobPath(file.SHA256), filepath.Join(dir, filepath.FromSlash(file.Path))} {
+			if err := f.Remember(p, file.SHA256); err != nil {
+				return "", fmt.Errorf("model cache: %w", err)
+			}
+		}
+	}
+	return dir, nil
 }
 
 // Fetch makes every file of s present and verified in the cache.

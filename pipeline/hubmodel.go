@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
+	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/hub"
 	"github.com/hfpack/hfpack/lockfile"
 )
@@ -21,8 +21,8 @@ func (p *Project) ModelDir() string {
 
 // HubCacheDir is where Hub model files are cached under the cache root:
 // blobs by sha256, snapshots by content. No token or user name is part of
-// any path.
-func HubCacheDir(root string) string { return filepath.Join(root, "hub") }
+// any path. Lock keeps the small files it hashes there too.
+func HubCacheDir(root string) string { return lockfile.HubCacheDir(root) }
 
 // FetchModel makes the model's files available and returns their
 // directory. A local model directory is returned as is; a Hub model's
@@ -49,7 +49,20 @@ func (p *Project) FetchModel(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f := &hub.Fetcher{Client: c, Dir: HubCacheDir(root), Progress: p.ModelProgress, Verify: hasher.FileSHA256}
+	// The fetch verifies every file (hashing a download as it arrives):
+	// what it verified is recorded, and the check against the lock that
+	// follows reads nothing again.
+	remember := func(path, sum string) error {
+		src, err := buildcache.StatSource(path)
+		if err != nil {
+			return err
+		}
+		if known, ok := hasher.KnownSHA256(src); ok && known == sum {
+			return nil
+		}
+		return hasher.RememberSHA256(src, sum)
+	}
+	f := &hub.Fetcher{Client: c, Dir: HubCacheDir(root), Progress: p.ModelProgress, Verify: hasher.FileSHA256, Remember: remember}
 	dir, err := f.Snapshot(ctx, snap)
 	if err != nil {
 		if errors.Is(err, hub.ErrGated) || errors.Is(err, hub.ErrRepoNotFound) || errors.Is(err, hub.ErrUnauthorized) {
