@@ -7,7 +7,7 @@
 // hf_api.py rely on:
 //
 //	GET  {endpoint}/api/models/{repo}/revision/{revision}?blobs=true
-//	     -> {"sha": commit, "siblings": [{"rfilename", "size", "lfs": {"sha256", "size"}}]}
+//	     -> {"sha": commit, "siblings": [{"rfilename", "size", "blobId", "lfs": {"sha256", "size"}}]}
 //	HEAD {endpoint}/{repo}/resolve/{commit}/{path}
 //	     -> X-Repo-Commit, ETag / X-Linked-Etag, X-Linked-Size; LFS files
 //	        redirect (302) to a separate file host

@@ -69,6 +69,11 @@ the handler's imports), downloads the locked wheels, installs them with
 hfpack's own installer and assembles the image without a daemon. The same
 manifest, lock and model give the same image digest on any machine.
 
+The model is a local directory (model.path) or a Hub model (model.source =
+"hf://ORG/NAME"), whose files build fetches at the commit the lock pins,
+each verified against its sha256 in the lock: the model layers are those of
+a directory holding the same files.
+
 Outputs: --output oci:DIR, --output docker-archive:FILE[:TAG], --push REF
 (any OCI registry; credentials from docker config, credential helpers and
 Google's keychain). With none, the image goes to oci:out/NAME beside the

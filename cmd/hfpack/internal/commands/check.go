@@ -51,7 +51,14 @@ wheels, the base or the Python runtime cannot be reached, a warning says what
 was not checked).
 It stops at the first failing stage, naming the file, the cause and the fix.
 check is build's preflight: it refuses everything build would refuse before
-writing a byte, with the same message.`,
+writing a byte, with the same message.
+
+The model is a local directory (model.path) or a Hub model (model.source =
+"hf://ORG/NAME"): check fetches a Hub model's files at the commit the lock
+pins into the cache, as build does, verifies each against its size and
+sha256 in the lock, and checks them as it would a directory. HF_ENDPOINT
+selects the Hub; model.token-env (default HF_TOKEN) names the variable
+holding a token for gated or private models.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := runCheck(cmd.Context(), g.ui, manifestArg(args), cacheDir)

@@ -78,6 +78,16 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	}
 }
 
+// lock, check and build say that the model can come from the Hub.
+func TestHelpNamesHubModels(t *testing.T) {
+	for _, name := range []string{"lock", "check", "build"} {
+		_, stdout, _ := run(t, name, "--help")
+		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), `model.source = "hf://ORG/NAME"`) {
+			t.Errorf("%s --help does not mention a Hub model (model.source = \"hf://ORG/NAME\"):\n%s", name, stdout)
+		}
+	}
+}
+
 func TestVertexSpec(t *testing.T) {
 	example := filepath.Join(repoRoot(t), "examples", "sst2", "hfpack.toml")
 	img := "europe-west4-docker.pkg.dev/proj/repo/sst2@sha256:" + strings.Repeat("ab", 32)

@@ -59,7 +59,9 @@ A Hub model (model.source = "hf://ORG/NAME") is pinned too: its revision is
 resolved to a commit, and every selected file is recorded with its size and
 sha256 in [tool.hfpack.model] and [[tool.hfpack.model-files]]. A branch that
 moves later is not followed: lock keeps the pinned commit until
---upgrade-model moves it to the commit the revision points at now.
+--upgrade-model moves it to the commit the revision points at now. The small
+files the Hub keeps in git, which lock downloads to hash, stay in the cache
+(by content) for later locks and the build.
 
 With --check nothing is resolved and nothing is fetched: lock exits 1 when
 pylock.toml is missing, was resolved from other requirements, does not
@@ -91,7 +93,7 @@ from the one pinned. check and build run the same verification.`,
 	fl.StringArrayVarP(&f.packages, "upgrade-package", "P", nil, "move this package to the newest version allowed (repeatable)")
 	fl.BoolVar(&f.upgradeModel, "upgrade-model", false, "move the Hub model to the commit its revision points at now")
 	fl.BoolVar(&f.check, "check", false, "exit 1 if the lock is missing, stale or does not verify; resolve nothing")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory for index pages, metadata and model hashes (default $HFPACK_CACHE_DIR or the user cache dir)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory for index pages, metadata, model hashes and Hub files (default $HFPACK_CACHE_DIR or the user cache dir)")
 	return cmd
 }
 
