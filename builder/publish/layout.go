@@ -269,6 +269,9 @@ func writeImageBlobs(ctx context.Context, blobs string, img v1.Image) error {
 		if err != nil {
 			return err
 		}
+		if fl, ok := l.(blobFile); ok && linkBlob(blobs, fl.Path(), d, size) {
+			continue
+		}
 		if err := writeBlob(ctx, blobs, d, size, l.Compressed); err != nil {
 			return err
 		}
@@ -288,6 +291,48 @@ func writeImageBlobs(ctx context.Context, blobs string, img v1.Image) error {
 		}
 	}
 	return nil
+}
+
+// blobFile is a layer whose compressed blob is a file of its own, checked
+// against its digest when it was written: builder/layer's cached layers and
+// builder/llb's export store. Writing it into a layout on the same file
+// system links the file instead of copying it.
+type blobFile interface {
+	Path() string
+}
+
+// linkBlob hard-links src as the blob h of size bytes in blobs, and reports
+// whether blobs now has it: false when src is not a regular file of that
+// size or cannot be linked there (another file system), and the blob is
+// then copied. A blob already in place is kept.
+func linkBlob(blobs, src string, h v1.Hash, size int64) bool {
+	if h.Algorithm != "sha256" {
+		return false
+	}
+	dst := filepath.Join(blobs, h.Hex)
+	if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
+		return true
+	}
+	if fi, err := os.Stat(src); err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+		return false
+	}
+	// Linked under a temporary name, then renamed: a blob of the wrong
+	// size in place is replaced, as writeBlob would.
+	f, err := os.CreateTemp(blobs, tmpBlobPrefix+"*")
+	if err != nil {
+		return false
+	}
+	tmp := f.Name()
+	f.Close()
+	os.Remove(tmp)
+	if err := os.Link(src, tmp); err != nil {
+		return false
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return false
+	}
+	return true
 }
 
 // writeBlob writes the blob h of size bytes into blobs unless a file of

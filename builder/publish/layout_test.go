@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // indexEntries reads dir's index.json as "name=digest" (name empty for
@@ -304,5 +307,90 @@ func TestDockerArchiveRemovesKilledBuildsTemporary(t *testing.T) {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
+	}
+}
+
+// fileBacked is a layer whose compressed blob is also the file path.
+type fileBacked struct {
+	v1.Layer
+	path string
+}
+
+func (l fileBacked) Path() string { return l.path }
+
+// onDisk writes l's compressed blob to a file and returns the layer backed
+// by it.
+func onDisk(t *testing.T, l v1.Layer) fileBacked {
+	t.Helper()
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "blob")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return fileBacked{l, p}
+}
+
+// A layer that keeps its blob in a file (the build cache's, BuildKit's
+// export store) is linked into an OCI layout, not copied; one whose file
+// does not match its size is copied from its stream.
+func TestOCILayoutLinksBlobFiles(t *testing.T) {
+	l1, err := random.Layer(4096, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := random.Layer(4096, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked, stale := onDisk(t, l1), onDisk(t, l2)
+	if err := os.WriteFile(stale.path, []byte("truncated"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(ociImage(t), linked, stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "L")
+	if _, err := Publish(context.Background(), img, Target{Kind: OCI, Path: dir}); err != nil {
+		t.Fatal(err)
+	}
+	blob := func(l v1.Layer) string {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Join(dir, "blobs", "sha256", d.Hex)
+	}
+	same := func(a, b string) bool {
+		fa, errA := os.Stat(a)
+		fb, errB := os.Stat(b)
+		return errA == nil && errB == nil && os.SameFile(fa, fb)
+	}
+	if !same(blob(l1), linked.path) {
+		t.Errorf("layer %s was copied into the layout, want a link to %s", blob(l1), linked.path)
+	}
+	if same(blob(l2), stale.path) {
+		t.Errorf("layer %s is linked to a file of the wrong size", blob(l2))
+	}
+	// Every blob of the layout is what its name says.
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	got, err := p.Image(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(got); err != nil {
+		t.Errorf("validate.Image(layout image) = %v", err)
 	}
 }
