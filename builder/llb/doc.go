@@ -21,5 +21,8 @@
 // prune and on another daemon without it.
 //
 // Lower and Marshal give the canonical bytes (`hfpack build --emit-llb`);
-// Solve runs a build through the BuildKit client.
+// Solve runs a build through the BuildKit client. Backend is the
+// builder.Backend on top of Solve: the daemon exports each image into a
+// Store, a content-addressed blob directory on the client that receives
+// only the blobs it lacks, and the image is read back from there.
 package llb

@@ -149,24 +149,6 @@ func WithPush(ref string, insecure bool) SolveOption {
 	}
 }
 
-// WithPushByDigest pushes the image to repo by digest only, moving no tag:
-// the caller then pushes what refers to it and moves the tag last (see
-// publish.Publish). insecure allows plain HTTP.
-func WithPushByDigest(repo string, insecure bool) SolveOption {
-	return func(o *solveOptions) error {
-		attrs := map[string]string{
-			string(exptypes.OptKeyName):         repo,
-			string(exptypes.OptKeyPush):         "true",
-			string(exptypes.OptKeyPushByDigest): "true",
-		}
-		if insecure {
-			attrs[string(exptypes.OptKeyInsecure)] = "true"
-		}
-		o.exports = append(o.exports, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
-		return nil
-	}
-}
-
 // Result is what a Solve produced.
 type Result struct {
 	// Digest is the image manifest's digest.

@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/builder/cache"
@@ -291,4 +292,47 @@ func sources(p *builder.Plan) []string {
 		}
 	}
 	return out
+}
+
+// The Backend's export store receives from the daemon only the blobs it
+// lacks: everything the first time, nothing on a rebuild of the same plan,
+// and the changed layer with its config and manifest after a handler edit.
+// The image it reads back is the one the daemon built.
+func TestBackendReceivesOnlyNewBlobs(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, e.srv)
+	p := f.plan(t)
+	_, res := e.solve(t, p, f)
+	store, err := hfllb.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := hfllb.NewBackend(e.bk.Addr, store, hfllb.WithInstaller(installer(t)), hfllb.WithLowerOptions(hfllb.WithWheelURLs(f.url)))
+	build := func(p *builder.Plan) (v1.Image, int64) {
+		t.Helper()
+		before := store.Received()
+		r, err := be.Build(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Image(r.Image); err != nil {
+			t.Errorf("validate.Image(image read back) = %v", err)
+		}
+		return r.Image, store.Received() - before
+	}
+	img, n := build(p)
+	if d, _ := img.Digest(); d.String() != res.Digest {
+		t.Errorf("Backend built %s, the same plan exported as a layout %s", d, res.Digest)
+	}
+	layers, _ := img.Layers()
+	if want := int64(len(layers) + 2); n != want {
+		t.Errorf("first build: store received %d blobs, want %d (every layer, the config and the manifest)", n, want)
+	}
+	if _, n := build(p); n != 0 {
+		t.Errorf("rebuild of the same plan: store received %d blobs, want 0", n)
+	}
+	writeFile(t, filepath.Dir(f.inputs.AppFiles[0].Source), filepath.Base(f.inputs.AppFiles[0].Source), []byte("def predict(x):\n    return [x]\n"), 0o644)
+	if _, n := build(f.plan(t)); n != 3 {
+		t.Errorf("after a handler edit: store received %d blobs, want 3 (the app layer, the config and the manifest)", n)
+	}
 }

@@ -145,25 +145,6 @@ func Publish(ctx context.Context, img v1.Image, t Target, opts ...Option) (v1.Ha
 	return digest, nil
 }
 
-// Pushed returns the image already in a registry at ref (REPO@DIGEST),
-// read with the options' credentials and transport: for publishing an
-// image another builder pushed by digest (its referrers, then its tag).
-func Pushed(ctx context.Context, ref string, opts ...Option) (v1.Image, error) {
-	o, err := makeOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	d, err := name.NewDigest(ref)
-	if err != nil {
-		return nil, err
-	}
-	img, err := remote.Image(d, remote.WithContext(ctx), remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport))
-	if err != nil {
-		return nil, redactErr(fmt.Errorf("reading %s: %w", d, authError(d.RegistryStr(), err)))
-	}
-	return img, nil
-}
-
 func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 	r, err := name.ParseReference(ref)
 	if err != nil {

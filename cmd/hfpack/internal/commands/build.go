@@ -104,18 +104,9 @@ manifest. The digest is printed on stdout.`,
 }
 
 func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath string) error {
-	targets, err := f.targets()
+	targets, comp, err := f.parse()
 	if err != nil {
 		return err
-	}
-	comp, err := f.compression()
-	if err != nil {
-		return err
-	}
-	if f.verify != "" {
-		if _, err := parseVerify(f.verify); err != nil {
-			return err // a usage error, before the build
-		}
 	}
 	p, err := openProject(g.ui, manifestPath)
 	if err != nil {
@@ -136,7 +127,6 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if err != nil {
 		return err
 	}
-	epoch := pr.Inputs.SourceDateEpoch
 	for _, w := range pr.Warnings {
 		g.ui.Warnf("%s", w)
 	}
@@ -145,46 +135,62 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if err != nil {
 		return err
 	}
-	opts := []builder.Option{builder.WithCache(c)}
-	if pr.BaseImage != nil {
-		opts = append(opts, builder.WithBaseImage(pr.BaseImage))
-	}
-	plan, err := builder.NewPlan(ctx, pr.Inputs, opts...)
+	plan, err := builder.NewPlan(ctx, pr.Inputs, builder.WithCache(c))
 	if err != nil {
 		return err
 	}
-	if f.plan {
+	switch {
+	case f.plan:
 		enc := json.NewEncoder(g.ui.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(plan)
-	}
-	if f.emitLLB != "" {
+	case f.emitLLB != "":
 		return emitLLB(ctx, g, p, plan, f.emitLLB)
 	}
-	if f.builder == builderBuildKit {
-		return buildWithBuildKit(ctx, g, p, pr, plan, f, targets, epoch)
-	}
-	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
-	var report builder.Report
-	img, err := builder.Build(ctx, plan, append(opts, builder.WithReport(&report))...)
+	be, done, err := f.backend(g, pr, c)
 	if err != nil {
 		return err
 	}
-	digest, err := img.Digest()
+	defer done()
+	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
+	built, err := be.Build(ctx, plan)
+	if err != nil {
+		return err
+	}
+	digest, err := built.Image.Digest()
 	if err != nil {
 		return err
 	}
 	res := &BuildResult{Digest: digest.String(), Base: pr.Selection.Base.Ref, Lock: pr.Inputs.LockDigest, Plan: plan}
-	for _, l := range report.Layers {
+	for _, l := range built.Layers {
 		res.Layers = append(res.Layers, BuildLayer{Name: l.Name, Digest: l.Digest.String(), Size: l.Size, Cached: l.Cached})
 	}
 	if f.verify != "" {
-		return verifyDigest(ctx, g, f.verify, img, digest, res)
+		return verifyDigest(ctx, g, f.verify, built.Image, digest, res)
 	}
-	if err := publishAll(ctx, g, p, img, targets, f.sbom, epoch, res); err != nil {
+	if err := publishAll(ctx, g, p, built.Image, targets, f.sbom, pr.Inputs.SourceDateEpoch, res); err != nil {
 		return err
 	}
 	return finishBuild(g, res, f.digestFile)
+}
+
+// parse checks the flags that need no manifest: the targets, the
+// compression and the digest --verify names.
+func (f *buildFlags) parse() ([]publish.Target, builder.Compression, error) {
+	targets, err := f.targets()
+	if err != nil {
+		return nil, builder.Compression{}, err
+	}
+	comp, err := f.compression()
+	if err != nil {
+		return nil, builder.Compression{}, err
+	}
+	if f.verify != "" {
+		if _, err := parseVerify(f.verify); err != nil {
+			return nil, builder.Compression{}, err // a usage error, before the build
+		}
+	}
+	return targets, comp, nil
 }
 
 // publishAll writes img, with its SBOM unless sbom is false, to every
