@@ -229,9 +229,12 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Ti
 	defer bufPool.Put(bp)
 	r := ctxReader{ctx, io.LimitReader(rc, e.Size)}
 	var n int64
-	if fileHash != nil {
+	switch {
+	case fileHash != nil && e.Size > int64(len(*bp)):
 		n, err = copyHashing(tw, r, fileHash, *bp)
-	} else {
+	case fileHash != nil: // one chunk: nothing to overlap
+		n, err = io.CopyBuffer(io.MultiWriter(tw, fileHash), r, *bp)
+	default:
 		n, err = io.CopyBuffer(tw, r, *bp)
 	}
 	if err != nil {
