@@ -64,7 +64,11 @@ func CheckWheels(ctx context.Context, p *Plan, base v1.Image, c *cache.Cache) (w
 	t := tree.New()
 	s := SchemeFor(p.Base)
 	for _, w := range wheels {
-		res, err := wheelinstall.Install(t, w.Source, w.SHA256, s, wheelinstall.WithFilename(w.Filename))
+		opts := []wheelinstall.Option{wheelinstall.WithFilename(w.Filename)}
+		if c != nil { // the build's install then need not hash the wheel again
+			opts = append(opts, wheelinstall.WithKnownHashes(c))
+		}
+		res, err := wheelinstall.Install(t, w.Source, w.SHA256, s, opts...)
 		if err != nil {
 			return warnings, err
 		}

@@ -21,21 +21,29 @@ type options struct {
 	cache     *cache.Cache
 	jobs      int
 	installer WheelInstaller
-	base      v1.Image
-	remote    []remote.Option
-	report    *Report
-	storeAll  bool
+	// installerSet is true once WithWheelInstaller chose the installer.
+	installerSet bool
+	base         v1.Image
+	remote       []remote.Option
+	report       *Report
+	storeAll     bool
 }
 
 // Option configures NewPlan and Build.
 type Option func(*options) error
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{jobs: runtime.GOMAXPROCS(0), installer: InstallWheel}
+	o := &options{jobs: runtime.GOMAXPROCS(0)}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
 		}
+	}
+	if !o.installerSet {
+		// InstallWheel, taking a wheel's sha256 from the cache's file-hash
+		// records when they know the file as it is.
+		c := o.cache
+		o.installer = func(t *tree.Tree, w WheelRef, base Base) error { return installWheel(t, w, base, c) }
 	}
 	return o, nil
 }
@@ -64,10 +72,11 @@ func WithJobs(n int) Option {
 }
 
 // WithWheelInstaller replaces the installer used for the site-packages
-// layer; default InstallWheel.
+// layer; default InstallWheel (which, with WithCache, hashes a wheel only
+// when the cache's file-hash records do not know it as it is).
 func WithWheelInstaller(f WheelInstaller) Option {
 	return func(o *options) error {
-		o.installer = f
+		o.installer, o.installerSet = f, true
 		return nil
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/tree"
 	"github.com/hfpack/hfpack/builder/wheelinstall"
 )
@@ -11,7 +12,18 @@ import (
 // InstallWheel is the default WheelInstaller: wheelinstall.Install with the
 // scheme SchemeFor(base). It checks the wheel's sha256 before reading it.
 func InstallWheel(t *tree.Tree, w WheelRef, base Base) error {
-	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), wheelinstall.WithFilename(w.Filename))
+	return installWheel(t, w, base, nil)
+}
+
+// installWheel is InstallWheel taking the wheel's sha256 from the cache's
+// file-hash records when they know it for the file as it is (the
+// preflight's CheckWheels hashed it), and recording it otherwise.
+func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache) error {
+	opts := []wheelinstall.Option{wheelinstall.WithFilename(w.Filename)}
+	if c != nil {
+		opts = append(opts, wheelinstall.WithKnownHashes(c))
+	}
+	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), opts...)
 	return err
 }
 

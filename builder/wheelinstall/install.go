@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 // Errors callers can test with errors.Is. Every error Install returns names
@@ -66,7 +67,7 @@ func install(t *tree.Tree, wheelPath, want string, s Scheme, o options) (*Result
 		return nil, err
 	}
 	defer f.Close()
-	n, err := verifyFile(f, want)
+	n, err := verifyFile(f, want, o.known)
 	if err != nil {
 		return nil, err
 	}
@@ -81,19 +82,38 @@ func install(t *tree.Tree, wheelPath, want string, s Scheme, o options) (*Result
 	return in.commit()
 }
 
-// verifyFile hashes f and compares the digest with want; it returns f's size.
-func verifyFile(f *os.File, want string) (int64, error) {
+// verifyFile hashes f and compares the digest with want; it returns f's
+// size. A hash known recorded for f as opened is taken instead of reading
+// f (see WithKnownHashes).
+func verifyFile(f *os.File, want string, known KnownHashes) (int64, error) {
 	want = strings.ToLower(strings.TrimPrefix(want, "sha256:"))
 	if b, err := hex.DecodeString(want); err != nil || len(b) != sha256.Size {
 		return 0, fmt.Errorf("lock sha256 %q: want 64 hex digits", want)
+	}
+	var src fsio.Source
+	if known != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return 0, err
+		}
+		src = fsio.Source{Path: f.Name(), FileID: fsio.IDOf(fi)}
+		if sum, ok := known.KnownSHA256(src); ok && sum == want {
+			return fi.Size(), nil
+		}
 	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
 		return 0, fmt.Errorf("hashing: %w", err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+	got := hex.EncodeToString(h.Sum(nil))
+	if got != want {
 		return 0, fmt.Errorf("%w: the lock wants sha256 %s, the file has %s (re-download it or re-lock)", ErrDigestMismatch, want, got)
+	}
+	if known != nil && n == src.Size {
+		if err := known.RememberSHA256(src, got); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/fsio"
 )
 
 const (
@@ -646,5 +647,56 @@ func TestIdenticalSharedFileInstallsOnce(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the second wheel's files %v do not list nvidia/__init__.py", res.Files)
+	}
+}
+
+// knownHashes is a KnownHashes in memory that counts what it records.
+type knownHashes struct {
+	mu         sync.Mutex
+	sums       map[fsio.Source]string
+	remembered int
+}
+
+func (k *knownHashes) KnownSHA256(src fsio.Source) (string, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	sum, ok := k.sums[src]
+	return sum, ok
+}
+
+func (k *knownHashes) RememberSHA256(src fsio.Source, sum string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sums[src] = sum
+	k.remembered++
+	return nil
+}
+
+// With WithKnownHashes a wheel is hashed once while it is unchanged, and a
+// wheel rewritten since is hashed again, and refused if it is not the
+// locked one.
+func TestKnownHashes(t *testing.T) {
+	w := wheelSpec{name: "k", version: "1", purelib: true, files: []member{{name: "k.py", data: "k = 1\n"}}}
+	p, sum := w.write(t, t.TempDir())
+	k := &knownHashes{sums: map[fsio.Source]string{}}
+	for range 2 {
+		if _, err := Install(tree.New(), p, sum, testScheme, WithKnownHashes(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.remembered != 1 {
+		t.Errorf("two installs of an unchanged wheel hashed it %d times, want once", k.remembered)
+	}
+	other := wheelSpec{name: "k", version: "1", purelib: true, files: []member{{name: "k.py", data: "k = 2\n"}}}
+	q, _ := other.write(t, t.TempDir())
+	b, err := os.ReadFile(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(tree.New(), p, sum, testScheme, WithKnownHashes(k)); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("Install of a wheel rewritten since it was hashed = %v, want ErrDigestMismatch", err)
 	}
 }

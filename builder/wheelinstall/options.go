@@ -1,5 +1,7 @@
 package wheelinstall
 
+import "github.com/hfpack/hfpack/internal/fsio"
+
 // Option configures Install.
 type Option func(*options)
 
@@ -7,7 +9,22 @@ type options struct {
 	filename  string
 	installer string
 	requested bool
+	known     KnownHashes
 }
+
+// KnownHashes remembers files' sha256 by path, size, modification time,
+// inode and change time (builder/cache.Cache does).
+type KnownHashes interface {
+	KnownSHA256(src fsio.Source) (string, bool)
+	RememberSHA256(src fsio.Source, sum string) error
+}
+
+// WithKnownHashes lets Install take a wheel's sha256 from k when k knows it
+// for the file as opened (same size, times and inode: unchanged since it
+// was hashed), instead of reading the whole wheel once more to hash it; a
+// hash Install computes is recorded in k. A build checks each wheel once
+// (the preflight's install), not once per install.
+func WithKnownHashes(k KnownHashes) Option { return func(o *options) { o.known = k } }
 
 // WithFilename gives the wheel's original file name
 // ("torch-2.5.1-cp311-cp311-linux_x86_64.whl") when wheelPath is a cache
