@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // headers parses RFC 822 style headers (WHEEL, METADATA) up to the first
@@ -121,9 +122,13 @@ type entryPoint struct {
 	gui    bool
 }
 
+// Compiled on first use: their Unicode classes cost every hfpack command
+// (lock and check included) a millisecond or two at start otherwise.
 var (
-	scriptNameRE = regexp.MustCompile(`^[\p{L}\p{N}_.+-]+$`)
-	objectRefRE  = regexp.MustCompile(`^([\p{L}\p{N}_]+(?:\.[\p{L}\p{N}_]+)*)\s*:\s*([\p{L}\p{N}_]+(?:\.[\p{L}\p{N}_]+)*)\s*(?:\[[^\]]*\])?$`)
+	scriptNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{N}_.+-]+$`) })
+	objectRefRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([\p{L}\p{N}_]+(?:\.[\p{L}\p{N}_]+)*)\s*:\s*([\p{L}\p{N}_]+(?:\.[\p{L}\p{N}_]+)*)\s*(?:\[[^\]]*\])?$`)
+	})
 )
 
 // parseEntryPoints reads the script sections of entry_points.txt the way
@@ -168,10 +173,10 @@ func parseEntryPoint(section, line string) (entryPoint, error) {
 	if !ok {
 		return entryPoint{}, fmt.Errorf("%w: entry_points.txt [%s] line %q: want name = module:attr", ErrInvalidWheel, section, line)
 	}
-	if !scriptNameRE.MatchString(name) || name == "." || name == ".." {
+	if !scriptNameRE().MatchString(name) || name == "." || name == ".." {
 		return entryPoint{}, fmt.Errorf("%w: entry_points.txt [%s]: script name %q is not a plain file name", ErrUnsafeMember, section, name)
 	}
-	m := objectRefRE.FindStringSubmatch(value)
+	m := objectRefRE().FindStringSubmatch(value)
 	if m == nil {
 		return entryPoint{}, fmt.Errorf("%w: entry_points.txt [%s]: %s = %q: want module:attr (a callable suffix is required)", ErrInvalidWheel, section, name, value)
 	}
