@@ -70,6 +70,27 @@ func TestCommitAs(t *testing.T) {
 	assertOnly(t, dir, "named")
 }
 
+// An unsynced commit is still atomic: the whole content under its name,
+// with its mode, and no temporary left.
+func TestUnsyncedCommit(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Create(filepath.Join(dir, "entry"), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort()
+	f.Unsynced().Write([]byte("content"))
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	assertOnly(t, dir, "entry")
+	b, err := os.ReadFile(filepath.Join(dir, "entry"))
+	fi, _ := os.Stat(filepath.Join(dir, "entry"))
+	if err != nil || string(b) != "content" || fi.Mode().Perm() != 0o644 {
+		t.Errorf("entry = %q (%v), mode %v", b, err, fi.Mode())
+	}
+}
+
 func assertOnly(t *testing.T, dir string, names ...string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)

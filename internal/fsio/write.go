@@ -20,9 +20,10 @@ import (
 // never leaves a temporary file behind.
 type Pending struct {
 	*os.File
-	path string
-	perm fs.FileMode
-	done bool
+	path   string
+	perm   fs.FileMode
+	done   bool
+	nosync bool
 }
 
 // Create starts writing path atomically; the file gets mode perm when
@@ -41,6 +42,16 @@ func Create(path string, perm fs.FileMode) (*Pending, error) {
 // (internal/leftover) cleans a killed writer's by.
 func TempPrefix(path string) string { return ".tmp-" + filepath.Base(path) + "-" }
 
+// Unsynced makes Commit rename the file without flushing it to disk first.
+// It is for caches whose every read verifies the content (a blob named by
+// its sha256, an entry that must decode): after a crash such a file may be
+// empty or cut short, the reader finds it so and fetches it again, and an
+// fsync per entry would only cost time.
+func (p *Pending) Unsynced() *Pending {
+	p.nosync = true
+	return p
+}
+
 // Commit flushes the file to disk and renames it to its path.
 func (p *Pending) Commit() error { return p.CommitAs(p.path) }
 
@@ -51,7 +62,10 @@ func (p *Pending) CommitAs(path string) error {
 		return errors.New("fsio: commit of a finished file")
 	}
 	p.done = true
-	err := p.File.Sync()
+	var err error
+	if !p.nosync {
+		err = p.File.Sync()
+	}
 	if cerr := p.File.Close(); err == nil {
 		err = cerr
 	}

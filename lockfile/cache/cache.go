@@ -99,6 +99,8 @@ func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err
 	if err != nil {
 		return "", "", fmt.Errorf("caching %s: %w", what, err)
 	}
+	// Every read checks a blob against its name: no fsync needed.
+	tmp.Unsynced()
 	defer tmp.Abort()
 	h := sha256.New()
 	if _, err = io.Copy(io.MultiWriter(tmp, h), r); err != nil {
@@ -188,6 +190,10 @@ type Entry struct {
 	// MaxAge is how long after Stored the body is fresh; 0 means it must be
 	// revalidated before use.
 	MaxAge time.Duration `json:"max-age,omitempty"`
+	// Parsed is the sha256 of a blob derived from the body that is cheaper
+	// to read than the body (an index page's parsed form), or "". Its
+	// reader checks that it was derived from this Digest.
+	Parsed string `json:"parsed,omitempty"`
 }
 
 // Fresh reports whether e may be used without revalidation at now.
@@ -200,26 +206,36 @@ func (c *Cache) refPath(key string) string {
 	return filepath.Join(c.dir, "refs", hex.EncodeToString(s[:])+".json")
 }
 
+// Lookup returns the entry for key without reading its body. A missing key
+// or an unreadable entry gives ErrNotFound (and the bad entry is removed).
+func (c *Cache) Lookup(key string) (Entry, error) {
+	path := c.refPath(key)
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Entry{}, ErrNotFound
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("reading cache entry: %w", err)
+	}
+	var e Entry
+	if err := json.Unmarshal(raw, &e); err != nil || !validHex(e.Digest) || e.Parsed != "" && !validHex(e.Parsed) {
+		os.Remove(path)
+		return Entry{}, ErrNotFound
+	}
+	return e, nil
+}
+
 // Get returns the entry for key and its verified body. A missing key, an
 // unreadable entry or a corrupted body gives ErrNotFound (and the bad entry
 // is removed).
 func (c *Cache) Get(key string) (Entry, []byte, error) {
-	path := c.refPath(key)
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Entry{}, nil, ErrNotFound
-	}
+	e, err := c.Lookup(key)
 	if err != nil {
-		return Entry{}, nil, fmt.Errorf("reading cache entry: %w", err)
-	}
-	var e Entry
-	if err := json.Unmarshal(raw, &e); err != nil || !validHex(e.Digest) {
-		os.Remove(path)
-		return Entry{}, nil, ErrNotFound
+		return Entry{}, nil, err
 	}
 	body, err := c.ReadBlob(e.Digest)
 	if errors.Is(err, ErrNotFound) {
-		os.Remove(path)
+		os.Remove(c.refPath(key))
 	}
 	if err != nil {
 		return Entry{}, nil, err
@@ -252,7 +268,17 @@ func (c *Cache) putRef(key string, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
-	if err := fsio.WriteFile(c.refPath(key), raw, 0o644); err != nil {
+	// Every read decodes an entry and checks its digest, and a damaged
+	// one is a miss: no fsync needed.
+	tmp, err := fsio.Create(c.refPath(key), 0o644)
+	if err != nil {
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	defer tmp.Abort()
+	if _, err := tmp.Unsynced().Write(raw); err != nil {
+		return fmt.Errorf("writing cache entry: %w", err)
+	}
+	if err := tmp.Commit(); err != nil {
 		return fmt.Errorf("writing cache entry: %w", err)
 	}
 	return nil
