@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,8 +124,8 @@ func TestCorruptedCacheIsRefetched(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(store.BlobPath("x")))
-	if len(entries) != 3 {
-		t.Fatalf("cache holds %d blobs, want 3", len(entries))
+	if len(entries) != 4 {
+		t.Fatalf("cache holds %d blobs, want 4 (page, parsed page, metadata, wheel)", len(entries))
 	}
 	for _, e := range entries {
 		os.WriteFile(store.BlobPath(e.Name()), []byte("garbage"), 0o644)
@@ -199,5 +201,68 @@ func TestHashedMetadataIsReadByItsHash(t *testing.T) {
 	}
 	if m.Version != demo.Version || srv.TotalRequests() != 1 {
 		t.Errorf("damaged metadata blob: got version %q after %d requests, want %q after 1", m.Version, srv.TotalRequests(), demo.Version)
+	}
+}
+
+// TestPageReadFromParsedForm: a fresh cached page is read from its parsed
+// form, not parsed again; a parsed form that is damaged, or was parsed
+// from another body, is not used; and an entry written before parsed forms
+// were kept gains one on its first read.
+func TestPageReadFromParsedForm(t *testing.T) {
+	srv := indextest.NewServer(indextest.WithMaxAge(600))
+	defer srv.Close()
+	srv.MustAddWheel(demo)
+	store, _ := cache.Open(t.TempDir())
+	ctx := context.Background()
+	want, err := newClient(t, srv.URL, WithCache(store)).Project(ctx, "demo-pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "page\x00" + Accept + "\x00" + srv.URL + "demo-pkg/"
+	entry, err := store.Lookup(key)
+	if err != nil || entry.Parsed == "" {
+		t.Fatalf("page entry %+v, %v: no parsed form kept", entry, err)
+	}
+	read := func(what string) {
+		t.Helper()
+		srv.ResetRequests()
+		got, err := newClient(t, srv.URL, WithCache(store)).Project(ctx, "demo-pkg")
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: page %+v, want %+v", what, got, want)
+		}
+		if n := srv.TotalRequests(); n != 0 {
+			t.Errorf("%s: %d requests, want none", what, n)
+		}
+	}
+	// The body is not read while the parsed form is good.
+	body, _ := os.ReadFile(store.BlobPath(entry.Digest))
+	os.Remove(store.BlobPath(entry.Digest))
+	read("without the body")
+	os.WriteFile(store.BlobPath(entry.Digest), body, 0o644)
+
+	// A parsed form of another body is not used: the body is parsed again.
+	other := *want
+	other.Files = nil
+	forged, _ := store.PutBlob(encodeProject(&other, strings.Repeat("0", 64)))
+	entry.Parsed = forged
+	store.Touch(key, entry)
+	read("with another body's parsed form")
+
+	// Damaged, or missing from an older entry: parsed again, and kept.
+	for _, damage := range []func(){
+		func() { os.WriteFile(store.BlobPath(entry.Parsed), []byte("garbage"), 0o644) },
+		func() { entry.Parsed = ""; store.Touch(key, entry) },
+	} {
+		if e, _ := store.Lookup(key); e.Parsed != "" {
+			entry = e
+		}
+		damage()
+		read("after damage")
+		if e, err := store.Lookup(key); err != nil || e.Parsed == "" || e.Parsed == forged {
+			t.Errorf("entry after reparsing: %+v, %v: want a new parsed form", e, err)
+		}
 	}
 }

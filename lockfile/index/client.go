@@ -2,6 +2,8 @@ package index
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"mime"
@@ -113,18 +115,18 @@ func (c *Client) Project(ctx context.Context, name string) (*Project, error) {
 func (c *Client) fetchProject(ctx context.Context, norm string) (*Project, error) {
 	pageURL := c.base.ResolveReference(&url.URL{Path: norm + "/"}).String()
 	key := "page\x00" + Accept + "\x00" + pageURL
-	entry, cached, cerr := c.o.cache.Get(key)
+	entry, cerr := c.o.cache.Lookup(key)
 	hit := cerr == nil
-	now := c.o.now()
-	if hit && entry.URL == "" {
-		entry.URL = pageURL
-	}
-	if hit && entry.Fresh(now) {
-		if p, err := parsePage(cached, entry.ContentType, entry.URL); err == nil {
-			return c.finish(norm, p), nil
+	var cached *Project
+	if hit {
+		if entry.URL == "" {
+			entry.URL = pageURL
 		}
-		c.o.cache.Delete(key)
-		hit = false
+		cached, hit = c.cachedPage(key, &entry)
+	}
+	now := c.o.now()
+	if hit && entry.Fresh(now) {
+		return c.finish(norm, cached), nil
 	}
 	h := http.Header{"Accept": {Accept}}
 	if hit {
@@ -144,14 +146,9 @@ func (c *Client) fetchProject(ctx context.Context, norm string) (*Project, error
 		if !hit {
 			return nil, fmt.Errorf("GET %s: 304 Not Modified to an unconditional request", Redact(pageURL))
 		}
-		p, err := parsePage(cached, entry.ContentType, entry.URL)
-		if err != nil {
-			c.o.cache.Delete(key)
-			return nil, err
-		}
 		entry.Stored, entry.MaxAge = now, age
 		c.o.cache.Touch(key, entry)
-		return c.finish(norm, p), nil
+		return c.finish(norm, cached), nil
 	}
 	final := pageURL
 	if resp.Request != nil && resp.Request.URL != nil {
@@ -164,12 +161,44 @@ func (c *Client) fetchProject(ctx context.Context, norm string) (*Project, error
 		return nil, err // nothing cached
 	}
 	if store {
-		c.o.cache.Put(key, cache.Entry{
+		e := cache.Entry{
 			URL: final, ContentType: ctype, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"),
 			Stored: now, MaxAge: age,
-		}, body)
+		}
+		sum := sha256.Sum256(body)
+		if parsed, err := c.o.cache.PutBlob(encodeProject(p, hex.EncodeToString(sum[:]))); err == nil {
+			e.Parsed = parsed
+		}
+		c.o.cache.Put(key, e, body)
 	}
 	return c.finish(norm, p), nil
+}
+
+// cachedPage reads the cached page of entry: its parsed form when that
+// is there and was parsed from this body by this parser, else the body,
+// parsed again (and the parsed form kept for next time). ok is false, and
+// the entry removed, when neither can be read.
+func (c *Client) cachedPage(key string, entry *cache.Entry) (p *Project, ok bool) {
+	if entry.Parsed != "" {
+		if b, err := c.o.cache.ReadBlob(entry.Parsed); err == nil {
+			if p, err := decodeProject(b, entry.Digest); err == nil {
+				return p, true
+			}
+		}
+	}
+	body, err := c.o.cache.ReadBlob(entry.Digest)
+	if err == nil {
+		p, err = parsePage(body, entry.ContentType, entry.URL)
+	}
+	if err != nil {
+		c.o.cache.Delete(key)
+		return nil, false
+	}
+	if parsed, err := c.o.cache.PutBlob(encodeProject(p, entry.Digest)); err == nil {
+		entry.Parsed = parsed
+		c.o.cache.Touch(key, *entry)
+	}
+	return p, true
 }
 
 // finish stamps the project name and index URL on the project and its files.

@@ -117,6 +117,48 @@ func FuzzParseHTML(f *testing.F) {
 		for _, file := range p.Files {
 			checkFile(t, file)
 		}
+		checkParsedForm(t, p)
+	})
+}
+
+// checkParsedForm asserts that the cached parsed form of p reads back as p.
+func checkParsedForm(t *testing.T, p *Project) {
+	t.Helper()
+	digest := strings.Repeat("ab", 32)
+	got, err := decodeProject(encodeProject(p, digest), digest)
+	if err != nil {
+		t.Fatalf("decoding the parsed form: %v", err)
+	}
+	got.Name, got.Index = p.Name, p.Index
+	if !reflect.DeepEqual(got, p) {
+		t.Fatalf("parsed form round trip:\n got %+v\nwant %+v", got, p)
+	}
+	if _, err := decodeProject(encodeProject(p, digest), strings.Repeat("cd", 32)); err == nil {
+		t.Fatal("a parsed form was accepted for another body")
+	}
+}
+
+// FuzzDecodeProject: a damaged parsed form is refused, never a panic or a
+// huge allocation, and what one decodes to encodes to a form that decodes
+// to the same.
+func FuzzDecodeProject(f *testing.F) {
+	digest := strings.Repeat("ab", 32)
+	p, err := ParseJSON([]byte(`{"meta":{"api-version":"1.1"},"name":"x","versions":["1.0"],"files":[{"filename":"x-1.0-py3-none-any.whl","url":"x.whl","hashes":{"sha256":"`+digest+`"},"yanked":"r","core-metadata":{"sha256":"`+digest+`"},"upload-time":"2024-01-02T03:04:05.123456Z","size":7,"requires-python":">=3.9"}]}`), pageURL)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(encodeProject(p, digest))
+	f.Add(encodeProject(&Project{}, digest))
+	f.Add([]byte(pageFormat))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := decodeProject(data, digest)
+		if err != nil {
+			return
+		}
+		again, err := decodeProject(encodeProject(p, digest), digest)
+		if err != nil || !reflect.DeepEqual(again, p) {
+			t.Fatalf("decoded %+v, re-encoded and decoded %+v, %v", p, again, err)
+		}
 	})
 }
 
@@ -147,6 +189,7 @@ func FuzzParseJSON(f *testing.F) {
 		for _, file := range p.Files {
 			checkFile(t, file)
 		}
+		checkParsedForm(t, p)
 	})
 }
 
