@@ -48,6 +48,9 @@ type File struct {
 	Partial, StateFile string
 	// WrapIO wraps errors of the local files (nil: unwrapped).
 	WrapIO func(error) error
+	// OnWrite, when set, sees each piece Fill writes, in order within its
+	// chunk, before the piece counts as present (to hash it as it lands).
+	OnWrite func(chunk int, p []byte)
 
 	out   *os.File
 	chunk int64
@@ -120,6 +123,10 @@ func (f *File) Open(chunk int64, fresh bool) (int64, error) {
 	}
 	return have, nil
 }
+
+// ChunkSize is the size of every chunk but the last: the one Open was
+// given, or the one of the run it resumed.
+func (f *File) ChunkSize() int64 { return f.chunk }
 
 // Missing returns the chunks not yet complete, in order.
 func (f *File) Missing() []int {
@@ -194,6 +201,9 @@ func (f *File) Fill(i int, start, end int64, body io.Reader, buf []byte, add fun
 			if _, err := f.out.WriteAt(buf[:n], pos); err != nil {
 				return f.wrap(err)
 			}
+			if f.OnWrite != nil {
+				f.OnWrite(i, buf[:n])
+			}
 			pos += int64(n)
 			f.mu.Lock()
 			f.done[i] += int64(n)
@@ -226,6 +236,24 @@ func (f *File) frontier() int64 {
 		}
 	}
 	return n
+}
+
+// Wait blocks until every byte is present; it reports false when ctx ends
+// first.
+func (f *File) Wait(ctx context.Context) bool {
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.cancelled = true
+		f.cond.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.frontier() < f.Size && !f.cancelled {
+		f.cond.Wait()
+	}
+	return f.frontier() >= f.Size
 }
 
 // Follow writes the file to w in order as its prefix arrives, so hashing

@@ -252,25 +252,55 @@ type transfer struct {
 	prog *Progress
 
 	mismatch error
+
+	// With a CRC32C to check, each chunk is hashed as its bytes land and
+	// the chunks' CRCs are combined at the end: the file is not read again.
+	inline bool
+	crcs   []chunkCRC
+}
+
+// chunkCRC is the CRC32C of one chunk's bytes: those an earlier run left
+// (read back from the partial file) and those this run wrote.
+type chunkCRC struct {
+	resumed, fetched       uint32
+	resumedLen, fetchedLen int64
 }
 
 func newTransfer(o options, bucket, stage string, f file, prog *Progress) *transfer {
 	sum := sha256.Sum256([]byte(f.Name))
 	base := filepath.Join(stage, hex.EncodeToString(sum[:12]))
-	return &transfer{
+	t := &transfer{
 		File: rangefetch.File{
 			Name: f.Name, Generation: f.Generation, Size: f.Size,
 			Partial: base + ".partial", StateFile: base + ".state",
 		},
 		o: o, bucket: bucket, file: f, prog: prog,
+		inline: f.CRC32C != "",
 	}
+	if t.inline {
+		t.OnWrite = func(i int, p []byte) {
+			c := &t.crcs[i]
+			c.fetched = crc32.Update(c.fetched, castagnoli, p)
+			c.fetchedLen += int64(len(p))
+		}
+	}
+	return t
 }
 
 // open opens the partial file, resuming the chunks a previous run saved
 // for the same generation unless fresh, and returns the bytes present.
 func (t *transfer) open(chunk int64, fresh bool) (int64, error) {
 	t.mismatch = nil
-	return t.Open(chunk, fresh)
+	have, err := t.Open(chunk, fresh)
+	if err != nil || !t.inline {
+		return have, err
+	}
+	t.crcs = make([]chunkCRC, rangefetch.Chunks(t.Size, t.ChunkSize()))
+	for i := range t.crcs {
+		start, _ := t.Span(i)
+		t.crcs[i].resumedLen = start - int64(i)*t.ChunkSize()
+	}
+	return have, nil
 }
 
 // fetchChunk downloads the rest of chunk i, retrying transient failures
@@ -356,7 +386,13 @@ func (t *transfer) verify(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	pos, cancelled, err := t.Follow(ctx, h)
+	var pos int64
+	cancelled := false
+	if t.inline {
+		h, pos, cancelled, err = t.combined(ctx)
+	} else {
+		pos, cancelled, err = t.Follow(ctx, h)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -377,4 +413,32 @@ func (t *transfer) verify(ctx context.Context) (bool, error) {
 	os.Remove(t.StateFile)
 	t.prog.fileDone()
 	return true, nil
+}
+
+// combined reads back the bytes an earlier run left, waits for the rest to
+// land (hashed by OnWrite as they did) and returns the file's CRC32C,
+// combined from its chunks', and its size; cancelled when ctx ended first.
+func (t *transfer) combined(ctx context.Context) (h hash.Hash, size int64, cancelled bool, err error) {
+	cs := t.ChunkSize()
+	for i := range t.crcs {
+		c := &t.crcs[i]
+		if c.resumedLen == 0 {
+			continue
+		}
+		rh := crc32.New(castagnoli)
+		if _, err := io.Copy(rh, io.NewSectionReader(t.Out(), int64(i)*cs, c.resumedLen)); err != nil {
+			return nil, 0, false, fmt.Errorf("reading %s: %w", t.Partial, err)
+		}
+		c.resumed = rh.Sum32()
+	}
+	if !t.Wait(ctx) {
+		return nil, 0, true, nil
+	}
+	var crc uint32
+	for _, c := range t.crcs {
+		chunk := crc32cCombine(c.resumed, c.fetched, c.fetchedLen)
+		crc = crc32cCombine(crc, chunk, c.resumedLen+c.fetchedLen)
+		size += c.resumedLen + c.fetchedLen
+	}
+	return sum32(crc), size, false, nil
 }
