@@ -241,16 +241,17 @@ func (f *File) frontier() int64 {
 // Wait blocks until every byte is present; it reports false when ctx ends
 // first.
 func (f *File) Wait(ctx context.Context) bool {
+	cancelled := false
 	stop := context.AfterFunc(ctx, func() {
 		f.mu.Lock()
-		f.cancelled = true
+		cancelled = true
 		f.cond.Broadcast()
 		f.mu.Unlock()
 	})
 	defer stop()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.frontier() < f.Size && !f.cancelled {
+	for f.frontier() < f.Size && !cancelled {
 		f.cond.Wait()
 	}
 	return f.frontier() >= f.Size

@@ -148,3 +148,37 @@ func TestOpenPreallocates(t *testing.T) {
 		t.Errorf("partial file is %d bytes, %d allocated, after Open; want %d both", fi.Size(), got, 3<<20)
 	}
 }
+
+// OnWrite sees every byte Fill writes, in order within its chunk, and Wait
+// returns once all are present (false when cancelled first).
+func TestOnWriteAndWait(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 1000)
+	f := newFile(t, t.TempDir(), int64(len(data)))
+	seen := map[int][]byte{}
+	f.OnWrite = func(i int, p []byte) { seen[i] = append(seen[i], p...) }
+	if _, err := f.Open(4096, false); err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if f.Wait(ctx) {
+		t.Fatal("Wait with nothing fetched and ctx ended = true")
+	}
+	waited := make(chan bool)
+	go func() { waited <- f.Wait(context.Background()) }()
+	for _, i := range []int{2, 0, 1} {
+		s, e := f.Span(i)
+		if err := f.Fill(i, s, e, bytes.NewReader(data[s:e]), make([]byte, 1000), func(int64) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !<-waited {
+		t.Fatal("Wait = false with every byte present")
+	}
+	for i := range 3 {
+		if s := int64(i) * 4096; !bytes.Equal(seen[i], data[s:s+f.ChunkLen(i)]) {
+			t.Errorf("OnWrite saw %d bytes of chunk %d, not the chunk's", len(seen[i]), i)
+		}
+	}
+}
