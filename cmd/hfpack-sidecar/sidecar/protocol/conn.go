@@ -205,6 +205,9 @@ func (c *Conn) readLoop() {
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		err = ErrClosed
 	}
+	// Nothing more will be read: writes blocked on a worker that stopped
+	// reading (or broke the protocol) must fail rather than wait.
+	c.c.Close()
 	c.mu.Lock()
 	if c.abortErr != nil {
 		err = c.abortErr

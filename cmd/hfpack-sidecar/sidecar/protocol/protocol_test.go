@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,4 +255,116 @@ func compact(b []byte) []byte {
 	var out bytes.Buffer
 	json.Compact(&out, b)
 	return out.Bytes()
+}
+
+// A worker that sends more than a stream's window without waiting for the
+// sidecar's acks breaks the protocol: the connection ends with an error
+// rather than the sidecar queueing whatever it sends.
+func TestStreamWindowOverrunEndsConnection(t *testing.T) {
+	a, b := net.Pipe()
+	go func() {
+		defer b.Close()
+		protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":3}`))
+		protocol.WriteFrame(b, []byte(`{"type":"ready","generate":true}`))
+		f, err := protocol.ReadFrame(b)
+		if err != nil || !bytes.Contains(f, []byte(`"window":262144`)) {
+			t.Errorf("generate frame %s, %v: want the window", f, err)
+			return
+		}
+		piece := []byte(`{"type":"piece","id":1,"data":"` + strings.Repeat("x", 64<<10) + `"}`)
+		for range 5 { // 320 KiB, past the 256 KiB window
+			if protocol.WriteFrame(b, piece) != nil {
+				return
+			}
+		}
+		io.Copy(io.Discard, b)
+	}()
+	c := protocol.NewConn(a)
+	defer c.Close()
+	ctx := context.Background()
+	c.Hello(ctx)
+	must(t, c.WaitReady(ctx))
+	c.Start()
+	s, err := c.Stream(nil, json.RawMessage(`{"prompt":"p"}`))
+	must(t, err)
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection survived a worker sending past the window")
+	}
+	if err := c.Err(); err == nil || !strings.Contains(err.Error(), "past its window") {
+		t.Errorf("connection error = %v, want one about the window", err)
+	}
+	var n int
+	for {
+		if _, err := s.Next(ctx); err != nil {
+			break
+		}
+		n++
+	}
+	if n > 4 {
+		t.Errorf("the stream delivered %d pieces of 64 KiB, more than its window holds", n)
+	}
+}
+
+// Pieces taken are acked every half window, so a worker keeping to the
+// window never waits on a client that keeps up.
+func TestStreamAcksEveryHalfWindow(t *testing.T) {
+	a, b := net.Pipe()
+	acks := make(chan string, 16)
+	go func() {
+		defer b.Close()
+		protocol.WriteFrame(b, []byte(`{"type":"hello","protocol":3}`))
+		protocol.WriteFrame(b, []byte(`{"type":"ready","generate":true}`))
+		if _, err := protocol.ReadFrame(b); err != nil {
+			return
+		}
+		go func() {
+			for {
+				f, err := protocol.ReadFrame(b)
+				if err != nil {
+					close(acks)
+					return
+				}
+				acks <- string(f)
+			}
+		}()
+		piece := `{"type":"piece","id":1,"data":"` + strings.Repeat("x", 32<<10-33) + `"}` // 32 KiB frames
+		for range 4 {
+			protocol.WriteFrame(b, []byte(piece))
+		}
+		select { // the sidecar has taken half the window
+		case f := <-acks:
+			if f != `{"type":"ack","id":1,"bytes":131072}` {
+				t.Errorf("frame after half a window taken = %s, want an ack of 131072 bytes", f)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("no ack after half a window was taken")
+			return
+		}
+		for range 4 {
+			protocol.WriteFrame(b, []byte(piece))
+		}
+		protocol.WriteFrame(b, []byte(`{"type":"end","id":1}`))
+	}()
+	c := protocol.NewConn(a)
+	defer c.Close()
+	ctx := context.Background()
+	c.Hello(ctx)
+	must(t, c.WaitReady(ctx))
+	c.Start()
+	s, err := c.Stream(nil, json.RawMessage(`{"prompt":"p"}`))
+	must(t, err)
+	n := 0
+	for {
+		_, err := s.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		n++
+	}
+	if n != 8 {
+		t.Errorf("got %d pieces, want 8", n)
+	}
 }
