@@ -3,8 +3,8 @@
 // pip install --no-index --no-deps, as Cog-style tools do; the base carries
 // Debian's python3-pip), cold (after `buildctl prune --all`, and for hfpack
 // an empty build cache), warm (everything cached) and after a one-line
-// handler edit; and the embedded builder against both. It prints the
-// ratios and the load average. It is a benchmark, run by
+// handler edit (each the median of -reps runs, default 3); and the embedded
+// builder against both. It prints the ratios and the load average. It is a benchmark, run by
 // `make bench-buildkit`, never a timed test:
 //
 //	go test ./builder/llb/bench -run '^$' -bench BuildKit -benchtime 1x \
