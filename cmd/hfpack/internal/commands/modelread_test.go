@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hfpack/hfpack/lockfile/indextest"
 )
 
 // bytesRead is what this process has read so far through read(2) and
@@ -39,6 +41,12 @@ func bytesRead(t *testing.T) int64 {
 func weightsProject(t *testing.T, size int) (manifest, weights string) {
 	t.Helper()
 	manifest = hubProject(t, `path = "model"`)
+	// An index of its own: the shared demo index may belong to another
+	// process that goes away mid-test.
+	srv := indextest.NewServer()
+	t.Cleanup(srv.Close)
+	srv.MustAddWheel(indextest.WheelSpec{Name: "hfpack-demo-text", Version: "1.0.0", TopLevel: []string{"demo_text"}})
+	editFile(t, manifest, "http://127.0.0.1:8765/simple", srv.URL)
 	model := filepath.Join(filepath.Dir(manifest), "model")
 	copyDir(t, filepath.Join(repoRoot(t), "examples", "sst2", "model"), model)
 	b := make([]byte, size)
