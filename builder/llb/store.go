@@ -254,8 +254,8 @@ func (s *Store) Abort(_ context.Context, ref string) error {
 }
 
 // Update keeps no labels.
-func (s *Store) Update(_ context.Context, info content.Info, _ ...string) (content.Info, error) {
-	return s.Info(context.Background(), info.Digest)
+func (s *Store) Update(ctx context.Context, info content.Info, _ ...string) (content.Info, error) {
+	return s.Info(ctx, info.Digest)
 }
 
 // Walk is not offered to the daemon.

@@ -115,27 +115,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if len(targets) == 0 && !f.plan && f.verify == "" {
 		targets = []publish.Target{{Kind: publish.OCI, Path: filepath.Join(p.Manifest.Dir, "out", p.Manifest.Name)}}
 	}
-	pr, err := p.Prepare(ctx, pipeline.BuildOptions{
-		CacheDir: f.cacheDir,
-		Sidecar:  f.sidecar,
-		Version:  ReadVersion().Version,
-		Logf:     g.ui.Infof,
-		// Both builders run the same installer: the preflight refuses a
-		// wheel that would replace a file of the image, or another wheel's.
-		SkipWheelCheck: f.plan || f.emitLLB != "",
-	})
-	if err != nil {
-		return err
-	}
-	for _, w := range pr.Warnings {
-		g.ui.Warnf("%s", w)
-	}
-	pr.Inputs.Compression = comp
-	c, err := buildcache.Open(pr.BuildCache)
-	if err != nil {
-		return err
-	}
-	plan, err := builder.NewPlan(ctx, pr.Inputs, builder.WithCache(c))
+	pr, c, plan, err := f.prepare(ctx, g, p, comp)
 	if err != nil {
 		return err
 	}
@@ -157,21 +137,61 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if err != nil {
 		return err
 	}
-	digest, err := built.Image.Digest()
+	res, err := newBuildResult(built, pr, plan)
 	if err != nil {
 		return err
 	}
-	res := &BuildResult{Digest: digest.String(), Base: pr.Selection.Base.Ref, Lock: pr.Inputs.LockDigest, Plan: plan}
-	for _, l := range built.Layers {
-		res.Layers = append(res.Layers, BuildLayer{Name: l.Name, Digest: l.Digest.String(), Size: l.Size, Cached: l.Cached})
-	}
 	if f.verify != "" {
-		return verifyDigest(ctx, g, f.verify, built.Image, digest, res)
+		return verifyDigest(ctx, g, f.verify, built.Image, res)
 	}
 	if err := publishAll(ctx, g, p, built.Image, targets, f.sbom, pr.Inputs.SourceDateEpoch, res); err != nil {
 		return err
 	}
 	return finishBuild(g, res, f.digestFile)
+}
+
+// prepare runs the library stage (pipeline.Prepare: checks, base, wheels,
+// model, app files) and plans the image, with the layer cache it opens.
+func (f *buildFlags) prepare(ctx context.Context, g *globals, p *pipeline.Project, comp builder.Compression) (*pipeline.Prepared, *buildcache.Cache, *builder.Plan, error) {
+	pr, err := p.Prepare(ctx, pipeline.BuildOptions{
+		CacheDir: f.cacheDir,
+		Sidecar:  f.sidecar,
+		Version:  ReadVersion().Version,
+		Logf:     g.ui.Infof,
+		// Both builders run the same installer: the preflight refuses a
+		// wheel that would replace a file of the image, or another wheel's.
+		SkipWheelCheck: f.plan || f.emitLLB != "",
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, w := range pr.Warnings {
+		g.ui.Warnf("%s", w)
+	}
+	pr.Inputs.Compression = comp
+	c, err := buildcache.Open(pr.BuildCache)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	plan, err := builder.NewPlan(ctx, pr.Inputs, builder.WithCache(c))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pr, c, plan, nil
+}
+
+// newBuildResult describes what a backend built: its digest and, when the
+// backend says, what it did for each layer.
+func newBuildResult(built *builder.Result, pr *pipeline.Prepared, plan *builder.Plan) (*BuildResult, error) {
+	digest, err := built.Image.Digest()
+	if err != nil {
+		return nil, err
+	}
+	res := &BuildResult{Digest: digest.String(), Base: pr.Selection.Base.Ref, Lock: pr.Inputs.LockDigest, Plan: plan}
+	for _, l := range built.Layers {
+		res.Layers = append(res.Layers, BuildLayer{Name: l.Name, Digest: l.Digest.String(), Size: l.Size, Cached: l.Cached})
+	}
+	return res, nil
 }
 
 // parse checks the flags that need no manifest: the targets, the

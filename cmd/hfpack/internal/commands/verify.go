@@ -54,8 +54,12 @@ func parseVerify(s string) (verifyTarget, error) {
 
 // verifyDigest passes when the rebuilt image has the digest --verify names. Otherwise, when
 // --verify also says where the published image is, the error names the layers that differ.
-func verifyDigest(ctx context.Context, g *globals, want string, img v1.Image, got v1.Hash, res *BuildResult) error {
+func verifyDigest(ctx context.Context, g *globals, want string, img v1.Image, res *BuildResult) error {
 	vt, err := parseVerify(want)
+	if err != nil {
+		return err
+	}
+	got, err := img.Digest()
 	if err != nil {
 		return err
 	}
