@@ -91,6 +91,14 @@ func validHex(sum string) bool {
 // When want is non-empty the content must hash to it: otherwise nothing is
 // stored and a *HashError is returned. what names the content in errors.
 func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err error) {
+	return c.writeBlob(what, want, r, true)
+}
+
+// writeBlob is WriteBlob; sync flushes the blob to disk before it gets its
+// name. Wheels and runtimes are synced: some readers trust their presence
+// (or size) without reading them. What PutBlob stores is read only by
+// ReadBlob, which checks it, so a blob a crash cut short is a miss.
+func (c *Cache) writeBlob(what, want string, r io.Reader, sync bool) (sum, path string, err error) {
 	if want != "" && !validHex(want) {
 		return "", "", fmt.Errorf("caching %s: malformed sha256 %q", what, want)
 	}
@@ -99,8 +107,9 @@ func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err
 	if err != nil {
 		return "", "", fmt.Errorf("caching %s: %w", what, err)
 	}
-	// Every read checks a blob against its name: no fsync needed.
-	tmp.Unsynced()
+	if !sync {
+		tmp.Unsynced()
+	}
 	defer tmp.Abort()
 	h := sha256.New()
 	if _, err = io.Copy(io.MultiWriter(tmp, h), r); err != nil {
@@ -118,9 +127,11 @@ func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err
 	return sum, path, nil
 }
 
-// PutBlob stores data and returns its sha256.
+// PutBlob stores data and returns its sha256. Its readers must use
+// ReadBlob (or Get), which verify it: it is not flushed to disk before it
+// gets its name.
 func (c *Cache) PutBlob(data []byte) (string, error) {
-	sum, _, err := c.WriteBlob("blob", "", bytes.NewReader(data))
+	sum, _, err := c.writeBlob("blob", "", bytes.NewReader(data), false)
 	return sum, err
 }
 
