@@ -15,10 +15,13 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hfpack/hfpack/builder/publish"
 )
 
 func descOf(b []byte) ocispec.Descriptor {
@@ -225,5 +228,39 @@ func TestStoreImageReadsBackAndChecks(t *testing.T) {
 	}
 	if _, err := s.Image(v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("1", 64)}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Image(missing) = %v, want ErrNotExist", err)
+	}
+}
+
+// An image read back from the store publishes to every kind of output, as
+// the embedded builder's does: here a docker archive, which reads the
+// layers' streams rather than linking their files.
+func TestStoreImagePublishesDockerArchive(t *testing.T) {
+	img, err := random.Image(2048, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	s, err := OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Image(exportInto(t, s, img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "image.tar")
+	if _, err := publish.Publish(context.Background(), got, publish.Target{Kind: publish.DockerArchive, Path: path, Ref: "hfpack.local/x:y"}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := tarball.ImageFromPath(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := img.ConfigName()
+	if cn, err := back.ConfigName(); err != nil || cn != want {
+		t.Errorf("docker archive's config %s, %v; want %s", cn, err, want)
+	}
+	if err := validate.Image(back); err != nil {
+		t.Errorf("validate.Image(docker archive) = %v", err)
 	}
 }
