@@ -42,11 +42,29 @@ func (p *Project) Relock(ctx context.Context, opts ...lockfile.Option) (*LockRes
 		return nil, fmt.Errorf("reading %s: %w", p.RelLock(), err)
 	}
 	if !bytes.Equal(old, data) {
-		if err := fsio.WriteFile(p.LockPath, data, 0o644); err != nil {
+		if err := writeLock(p.LockPath, data); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", p.LockPath, err)
 		}
 		res.Written = true
 	}
 	p.Lock = l
 	return res, nil
+}
+
+// writeLock replaces the lock atomically (a temporary file renamed into
+// place: readers see the old lock or the new one) without flushing it to
+// disk first, as uv and Cargo write theirs. On a shared disk that fsync
+// alone took up to half a second, most of a warm lock; what a power cut
+// could leave of a new lock (an empty or short file) fails to parse or to
+// verify against the manifest, and lock writes it again.
+func writeLock(path string, data []byte) error {
+	f, err := fsio.Create(path, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Unsynced().Write(data); err != nil {
+		return err
+	}
+	return f.Commit()
 }
