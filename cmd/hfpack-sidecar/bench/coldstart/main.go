@@ -225,10 +225,14 @@ type result struct {
 	phases            phaseTimes
 }
 
+// readBuf is readOnce's buffer: one, page-aligned (as Go allocates large
+// buffers), reused by every read as the handler reuses its own.
+var readBuf = make([]byte, 1<<20)
+
 // readOnce reads every file under dir once and returns the seconds taken.
 func readOnce(dir string) (float64, error) {
 	start := time.Now()
-	buf := make([]byte, 1<<20)
+	buf := readBuf
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
