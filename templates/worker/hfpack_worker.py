@@ -40,7 +40,6 @@ import struct
 import sys
 import threading
 import time
-import traceback
 
 PROTOCOL = 3
 _HEADER = struct.Struct(">I")
@@ -287,9 +286,17 @@ def predict(handler, state, msg):
     return list(preds)
 
 
+def _traceback():
+    """The exception being handled, formatted; traceback is imported only
+    when one is (importing it is a tenth of the worker's start)."""
+    import traceback
+
+    return traceback.format_exc()
+
+
 def _error(msg_id, exc):
     # The sidecar logs the traceback; clients see it only in debug mode.
-    return {"type": "error", "id": msg_id, "error": _describe(exc), "traceback": traceback.format_exc()}
+    return {"type": "error", "id": msg_id, "error": _describe(exc), "traceback": _traceback()}
 
 
 def run_predict(chan, handler, state, msg):
@@ -475,7 +482,7 @@ def main(argv=None):
         t2 = time.monotonic()
     except BaseException as exc:  # report every load failure, SystemExit included
         # The sidecar logs the traceback as one entry; clients see only the error.
-        chan.send({"type": "load_error", "error": _describe(exc), "traceback": traceback.format_exc()})
+        chan.send({"type": "load_error", "error": _describe(exc), "traceback": _traceback()})
         return 1
     # The two durations let the sidecar's log say where a cold start goes.
     ready = {"type": "ready", "generate": callable(getattr(handler, "generate", None))}
