@@ -544,3 +544,24 @@ func TestSlowClientPausesTheGenerator(t *testing.T) {
 		}
 	}
 }
+
+// A piece larger than a stream's window still goes, alone.
+func TestPieceLargerThanTheWindow(t *testing.T) {
+	cfg := testConfig(t, floodHandler)
+	h := startReady(t, cfg)
+	const pieces, size = 12, 700 << 10 // each more than the 256 KiB window
+	count := filepath.Join(t.TempDir(), "count")
+	resp, err := h.openStream(context.Background(), "/v1/chat/completions",
+		chatBody("f", fmt.Sprintf(`"pieces":%d,"size":%d,"count":%q`, pieces, size, count), true))
+	must(t, err)
+	defer resp.Body.Close()
+	got, finish, _ := readStream(t, resp.Body)
+	if len(got) != pieces || finish != "stop" {
+		t.Fatalf("%d pieces, finish %q; want %d, stop", len(got), finish, pieces)
+	}
+	for i, p := range got {
+		if want := fmt.Sprintf("%08d", i); !strings.HasPrefix(p, want) || len(p) != size {
+			t.Fatalf("piece %d = %.8q (%d bytes), want %s (%d bytes)", i, p, len(p), want, size)
+		}
+	}
+}
