@@ -247,7 +247,9 @@ func hashAndCompress(p string, c layer.Compression) error {
 	if zw != nil {
 		w = io.MultiWriter(w, zw)
 	}
-	if _, err := io.CopyBuffer(w, f, make([]byte, 1<<20)); err != nil {
+	// Reads of 1 MiB, as the layer writer's: *os.File's WriteTo would make
+	// io.CopyBuffer ignore the buffer and read 32 KiB at a time.
+	if _, err := io.CopyBuffer(w, struct{ io.Reader }{f}, make([]byte, 1<<20)); err != nil {
 		return err
 	}
 	if zw != nil {
