@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,4 +131,55 @@ func addUnrecorded(t *testing.T, whl []byte, name string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// bytesRead is what this process has read so far (/proc/self/io rchar),
+// page cache hits included.
+func bytesRead(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no /proc/self/io to count reads: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "rchar: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("/proc/self/io has no rchar")
+	return 0
+}
+
+// A build checks each wheel's sha256 once: the preflight's CheckWheels
+// hashes it, and the layer's install, with the same cache, reads the wheel
+// only to unpack it.
+func TestBuildHashesWheelOnce(t *testing.T) {
+	ctx := context.Background()
+	big := make([]byte, 8<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(r.Uint32())
+	}
+	plan, c := wheelPlan(t, map[string]string{"tiny/__init__.py": "", "tiny/weights.bin": string(big)}, false)
+	base := baseImage(t, []string{"usr/bin/python3"})
+	if _, err := builder.CheckWheels(ctx, plan, base, c); err != nil {
+		t.Fatal(err)
+	}
+	size := plan.Layers[0].Size
+	before := bytesRead(t)
+	if _, err := builder.Build(ctx, plan, builder.WithCache(c), builder.WithBaseImage(base)); err != nil {
+		t.Fatal(err)
+	}
+	read := bytesRead(t) - before
+	t.Logf("the build read %d bytes for a wheel of %d bytes", read, size)
+	if read < size {
+		t.Fatalf("the build read %d bytes, less than the wheel's %d: the count is wrong", read, size)
+	}
+	if read > size*3/2 {
+		t.Errorf("the build read %d bytes for a wheel of %d bytes: it hashed the wheel again", read, size)
+	}
 }
