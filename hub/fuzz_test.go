@@ -13,6 +13,7 @@ func FuzzParseModelInfo(f *testing.F) {
 	f.Add([]byte(`{"sha":"0123456789abcdef0123456789abcdef01234567","siblings":[{"rfilename":"a","lfs":{"oid":"sha256:zz"}}]}`))
 	f.Add([]byte(`{"sha":"../x","siblings":null}`))
 	f.Add([]byte(`{"sha":"0123456789abcdef0123456789abcdef01234567","siblings":[{"rfilename":"/abs"},{"rfilename":"a\\b"},{"rfilename":"a//b"},{"rfilename":"\u0000"}]}`))
+	f.Add([]byte(`{"sha":"0123456789abcdef0123456789abcdef01234567","siblings":[{"rfilename":"a","blobId":"../../refs/x"},{"rfilename":"b","blobId":"0123456789ABCDEF0123456789abcdef01234567"},{"rfilename":"c","blobId":"0123456789abcdef0123456789abcdef01234567"}]}`))
 	f.Add([]byte(`[1,2,3]`))
 	f.Add([]byte("\xff\xfe"))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -32,6 +33,10 @@ func FuzzParseModelInfo(f *testing.F) {
 			}
 			if s.Size < -1 {
 				t.Fatalf("accepted size %d", s.Size)
+			}
+			// The git blob id names a file in the cache.
+			if s.GitOID != "" && !isHex(s.GitOID, 40) {
+				t.Fatalf("accepted git blob id %q", s.GitOID)
 			}
 		}
 	})
