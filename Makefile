@@ -96,9 +96,11 @@ bench-hub:
 BENCH_WHEELS ?= 6
 BENCH_WHEEL_MB ?= 16
 BENCH_MODEL_MB ?= 32
+BENCH_FILE_KB ?= 256
 bench-buildkit: setup
 	$(GO) test ./builder/llb/bench -run '^$$' -bench BuildKit -benchtime 1x -timeout 30m \
-	  -args -wheels $(BENCH_WHEELS) -wheel-mb $(BENCH_WHEEL_MB) -model-mb $(BENCH_MODEL_MB)
+	  -args -wheels $(BENCH_WHEELS) -wheel-mb $(BENCH_WHEEL_MB) -model-mb $(BENCH_MODEL_MB) \
+	  -file-kb $(BENCH_FILE_KB) $(if $(BENCH_PUSH),-push)
 
 ## bases-refresh: re-resolve base image digests and runtime checksums (network);
 ## PYTHON_RELEASE=20260901 moves the Python runtimes to that python-build-standalone release.

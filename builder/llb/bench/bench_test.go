@@ -30,7 +30,9 @@ var (
 	nWheels = flag.Int("wheels", 6, "number of wheels")
 	wheelMB = flag.Int("wheel-mb", 16, "total size of the wheels' files, MB")
 	modelMB = flag.Int("model-mb", 32, "size of the model weights, MB")
+	fileKB  = flag.Int("file-kb", 256, "size of each file in the wheels, KB (the wheels hold wheel-mb of them)")
 	reps    = flag.Int("reps", 3, "warm builds and handler edits per builder; their median is reported")
+	push    = flag.Bool("push", false, "every build ends in a push to a loopback registry (each builder its own repository, the same tag every run, as a release pipeline does) instead of a new OCI layout or tar")
 )
 
 const epoch = 1700000000
@@ -79,11 +81,11 @@ func project(b *testing.B, dir string, base builder.BaseInput, baseRef string, s
 	ctx := filepath.Join(dir, "context")
 	in := builder.Inputs{Name: "bench", Base: base, SourceDateEpoch: epoch, LargeFile: 8 << 20}
 	urls := map[string]string{}
-	per := *wheelMB << 20 / *nWheels
+	per, size := *wheelMB<<20 / *nWheels, max(*fileKB, 1)<<10
 	for i := range *nWheels {
 		spec := indextest.WheelSpec{Name: fmt.Sprintf("pkg%d", i), Version: "1.0"}
-		for j := 0; j*(256<<10) < per; j++ {
-			spec.Files = append(spec.Files, indextest.WheelFile{Path: fmt.Sprintf("pkg%d/m%d.py", i, j), Data: text(256<<10, i*1000+j)})
+		for j := 0; j*size < per; j++ {
+			spec.Files = append(spec.Files, indextest.WheelFile{Path: fmt.Sprintf("pkg%d/m%d.py", i, j), Data: text(size, i*100000+j)})
 		}
 		data := indextest.MustBuildWheel(spec)
 		fn := spec.Filename()
@@ -145,6 +147,12 @@ func median(b *testing.B, f func() error, before func()) time.Duration {
 	return ds[len(ds)/2]
 }
 
+// nFiles is how many files project puts in the wheels.
+func nFiles(wheelMB, wheels, fileKB int) int {
+	per, size := wheelMB<<20/wheels, max(fileKB, 1)<<10
+	return wheels * ((per + size - 1) / size)
+}
+
 // loadavg returns the 1, 5 and 15-minute load averages.
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -194,9 +202,15 @@ func BenchmarkBuildKit(b *testing.B) {
 	prune := func() error { _, err := bk.Buildctl(ctx, nil, "prune", "--all"); return err }
 
 	// Each hfpack run does what `hfpack build --output oci:NEW_DIR` does
-	// with its builder: build, then publish into a new OCI layout.
+	// with its builder: build, then publish into a new OCI layout; with
+	// -push, what `hfpack build --push REG/bench/BUILDER:latest` does.
+	var repo string // the registry repository of the builder being measured
 	publishLayout := func(img v1.Image) error {
-		_, err := publish.Publish(ctx, img, publish.Target{Kind: publish.OCI, Path: filepath.Join(b.TempDir(), "oci"), Ref: "bench"})
+		t := publish.Target{Kind: publish.OCI, Path: filepath.Join(b.TempDir(), "oci"), Ref: "bench"}
+		if *push {
+			t = publish.Target{Kind: publish.Registry, Ref: repo + ":latest"}
+		}
+		_, err := publish.Publish(ctx, img, t)
 		return err
 	}
 	// The BuildKit backend's export store lives in hfpack's build cache:
@@ -217,10 +231,14 @@ func BenchmarkBuildKit(b *testing.B) {
 	}
 	dockerBuild := func() error {
 		c := filepath.Join(dir, "context")
+		output := "type=oci,dest=" + filepath.Join(b.TempDir(), "image.tar") + ",rewrite-timestamp=true"
+		if *push {
+			output = "type=image,name=" + repo + ":latest,push=true,registry.insecure=true,rewrite-timestamp=true"
+		}
 		_, err := bk.Buildctl(ctx, nil, "build", "--frontend", "dockerfile.v0",
 			"--local", "context="+c, "--local", "dockerfile="+c,
 			"--opt", fmt.Sprintf("build-arg:SOURCE_DATE_EPOCH=%d", epoch),
-			"--output", "type=oci,dest="+filepath.Join(b.TempDir(), "image.tar")+",rewrite-timestamp=true")
+			"--output", output)
 		return err
 	}
 	cacheDir := b.TempDir()
@@ -242,20 +260,21 @@ func BenchmarkBuildKit(b *testing.B) {
 	}
 	var rows []row
 	for _, s := range []struct {
-		name  string
-		build func() error
+		name, repo string
+		build      func() error
 	}{
-		{"hfpack LLB on buildkitd", llbBuild},
-		{"Dockerfile + pip on buildkitd", dockerBuild},
+		{"hfpack LLB on buildkitd", "llb", llbBuild},
+		{"Dockerfile + pip on buildkitd", "dockerfile", dockerBuild},
 	} {
 		if err := prune(); err != nil {
 			b.Fatal(err)
 		}
-		storeDir = b.TempDir()
+		storeDir, repo = b.TempDir(), reg.Addr+"/bench/"+s.repo
 		cold := timeIt(b, s.build)
 		warm := median(b, s.build, nil)
 		rows = append(rows, row{s.name, cold, warm, median(b, s.build, edit)})
 	}
+	repo = reg.Addr + "/bench/embedded"
 	cold := timeIt(b, embedded)
 	warm := median(b, embedded, nil)
 	rows = append(rows, row{"hfpack embedded builder", cold, warm, median(b, embedded, edit)})
@@ -265,7 +284,11 @@ func BenchmarkBuildKit(b *testing.B) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nbench-buildkit: %d wheels (%d MB of files), %d MB of weights, 1 base with pip; cold = after buildctl prune --all (hfpack: empty build cache)\n",
 		*nWheels, *wheelMB, *modelMB)
-	fmt.Fprintf(&out, "hfpack: build, then publish into a new OCI layout (LLB: the daemon exports into the build cache's store); Dockerfile: buildctl --output type=oci,dest=NEW.tar,rewrite-timestamp=true\n")
+	if *push {
+		fmt.Fprintf(&out, "%d files in the wheels; every build pushes REG/bench/BUILDER:latest to a loopback docker-registry: hfpack publishes as hfpack build --push does (LLB: the daemon exports into the build cache's store first); Dockerfile: buildctl --output type=image,push=true,rewrite-timestamp=true\n", nFiles(*wheelMB, *nWheels, *fileKB))
+	} else {
+		fmt.Fprintf(&out, "hfpack: build, then publish into a new OCI layout (LLB: the daemon exports into the build cache's store); Dockerfile: buildctl --output type=oci,dest=NEW.tar,rewrite-timestamp=true\n")
+	}
 	fmt.Fprintf(&out, "warm and handler edit: the median of %d runs each; load average: %s at the start, %s at the end\n", max(*reps, 1), loadStart, loadavg())
 	tw := tabwriter.NewWriter(&out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "builder\tcold\twarm\thandler edit\tcold vs Dockerfile\twarm vs Dockerfile\tedit vs Dockerfile")
