@@ -160,9 +160,14 @@ func writeTo(ctx context.Context, t *tree.Tree, w io.Writer, o *options) (Descri
 	// For an uncompressed layer the blob is the tar: hash it once.
 	var diff hash.Hash
 	var tarSink io.Writer = zw
+	var async *asyncWriter
 	if o.compression != None {
+		// The tar is hashed, compressed and the blob hashed on one
+		// goroutine while this one reads and frames the next files.
 		diff = sha256.New()
-		tarSink = io.MultiWriter(diff, zw)
+		async = newAsyncWriter(io.MultiWriter(diff, zw))
+		defer async.Close()
+		tarSink = async
 	}
 	tw := tar.NewWriter(tarSink)
 	mtime := time.Unix(o.epoch, 0).UTC()
@@ -176,6 +181,11 @@ func writeTo(ctx context.Context, t *tree.Tree, w io.Writer, o *options) (Descri
 	}
 	if err := tw.Close(); err != nil {
 		return Descriptor{}, err
+	}
+	if async != nil {
+		if err := async.Close(); err != nil {
+			return Descriptor{}, err
+		}
 	}
 	if err := zw.Close(); err != nil {
 		return Descriptor{}, err

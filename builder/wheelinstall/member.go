@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // Unix file types in the high 16 bits of a zip member's external attributes.
@@ -122,6 +123,8 @@ func (s *source) open() (io.ReadCloser, error) {
 	return rc, nil
 }
 
+// flatePool holds klauspost/compress inflaters: they yield the same bytes
+// as compress/flate's, about a quarter faster.
 var flatePool sync.Pool
 
 func getFlate(r io.Reader) io.ReadCloser {

@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"testing"
+	"time"
+
+	"github.com/hfpack/hfpack/builder"
+	"github.com/hfpack/hfpack/builder/cache"
+	"github.com/hfpack/hfpack/builder/publish"
+	"github.com/hfpack/hfpack/e2e/harness"
+	"github.com/hfpack/hfpack/lockfile/indextest"
+)
+
+var profOut = flag.String("prof-out", "", "BenchmarkEmbeddedCold: write a CPU profile of the timed builds and pushes to this file")
+
+// BenchmarkEmbeddedCold times only what BenchmarkBuildKit's embedded cold
+// run times with -push (an empty build cache, then a push to a new
+// repository of a loopback registry), -reps times, split into the build and
+// the push, without buildkitd: a quick loop for profiling the cold build.
+//
+//	go test ./builder/llb/bench -run '^$' -bench EmbeddedCold -benchtime 1x -args \
+//	    -wheels 28 -wheel-mb 956 -file-kb 16 -model-mb 256 -prof-out cpu.out
+func BenchmarkEmbeddedCold(b *testing.B) {
+	reg := harness.StartRegistry(b)
+	bimg := harness.Base(b, harness.DefaultBase())
+	ref := bimg.Push(b, reg, "bench/base")
+	cf, err := bimg.Image.ConfigFile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := indextest.NewServer()
+	b.Cleanup(srv.Close)
+	base := builder.BaseInput{Ref: ref.Context().String(), Digest: ref.DigestStr(), Env: cf.Config.Env,
+		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"}
+	in, _ := project(b, b.TempDir(), base, ref.String(), srv)
+	ctx := context.Background()
+	plan, err := builder.NewPlan(ctx, in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if *profOut != "" {
+		f, err := os.Create(*profOut)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	for i := range max(*reps, 1) {
+		c, err := cache.Open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		img, err := builder.Embedded(builder.WithCache(c)).Build(ctx, plan)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		_, err = publish.Publish(ctx, img.Image, publish.Target{Kind: publish.Registry, Ref: fmt.Sprintf("%s/bench/cold%d:latest", reg.Addr, i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		fmt.Printf("embedded cold %d: build %.2fs push %.2fs total %.2fs load %s\n", i, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t2.Sub(t0).Seconds(), loadavg())
+		if i == 0 {
+			for _, l := range img.Layers {
+				fmt.Printf("  layer %-20s %12d %s\n", l.Name, l.Size, l.Digest)
+			}
+		}
+	}
+}
