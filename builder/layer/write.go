@@ -171,11 +171,26 @@ func writeTo(ctx context.Context, t *tree.Tree, w io.Writer, o *options) (Descri
 	}
 	tw := tar.NewWriter(tarSink)
 	mtime := time.Unix(o.epoch, 0).UTC()
-	for _, e := range t.Entries() {
+	entries := t.Entries()
+	var ahead <-chan fetched
+	if async != nil {
+		stop := make(chan struct{})
+		defer close(stop)
+		ahead = readAhead(ctx, entries, stop)
+	}
+	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return Descriptor{}, err
 		}
-		if err := writeEntry(ctx, tw, e, mtime, o.fileHashes[e.Path]); err != nil {
+		var f fetched
+		if ahead != nil {
+			f = <-ahead
+		}
+		err := writeEntry(ctx, tw, e, mtime, o.fileHashes[e.Path], f)
+		if f.buf != nil {
+			smallPool.Put(f.buf)
+		}
+		if err != nil {
 			return Descriptor{}, err
 		}
 	}
@@ -218,8 +233,9 @@ func header(e tree.Entry, mtime time.Time) (*tar.Header, error) {
 }
 
 // writeEntry writes e to tw; a regular file's contents also go to
-// fileHash when it is not nil (see WithFileHashes).
-func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Time, fileHash hash.Hash) error {
+// fileHash when it is not nil (see WithFileHashes). They come from f when
+// it read them ahead (or failed to), else from e.Open.
+func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Time, fileHash hash.Hash, f fetched) error {
 	h, err := header(e, mtime)
 	if err != nil {
 		return err
@@ -230,9 +246,21 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Ti
 	if e.Type != tree.File || e.Size == 0 && e.Open == nil {
 		return nil
 	}
+	if f.err != nil {
+		return f.err
+	}
+	if f.buf != nil {
+		if _, err := tw.Write(f.data); err != nil {
+			return copyError(e, err)
+		}
+		if fileHash != nil {
+			fileHash.Write(f.data)
+		}
+		return nil
+	}
 	rc, err := e.Open()
 	if err != nil {
-		return fmt.Errorf("opening %q: %w", e.Path, err)
+		return openError(e, err)
 	}
 	defer rc.Close()
 	bp := bufPool.Get().(*[]byte)
@@ -248,8 +276,18 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Ti
 		n, err = io.CopyBuffer(tw, r, *bp)
 	}
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", e.Path, err)
+		return copyError(e, err)
 	}
+	return checkEnd(e, n, rc)
+}
+
+func openError(e tree.Entry, err error) error { return fmt.Errorf("opening %q: %w", e.Path, err) }
+
+func copyError(e tree.Entry, err error) error { return fmt.Errorf("writing %q: %w", e.Path, err) }
+
+// checkEnd reports a file of which n bytes were read and rc yields more, or
+// which yielded fewer than its recorded size: it changed since.
+func checkEnd(e tree.Entry, n int64, rc io.Reader) error {
 	var one [1]byte
 	if m, _ := rc.Read(one[:]); n != e.Size || m > 0 {
 		return fmt.Errorf("writing %q: %w: recorded size %d", e.Path, ErrChanged, e.Size)
