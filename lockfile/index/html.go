@@ -186,13 +186,36 @@ func (sc *scanner) skipPast(end string, from int) {
 
 // skipRaw skips raw text up to and including </name ...>.
 func (sc *scanner) skipRaw(name string) {
-	lower := strings.ToLower(sc.s[sc.pos:])
-	if j := strings.Index(lower, "</"+name); j >= 0 {
+	if j := indexASCIIFold(sc.s[sc.pos:], "</"+name); j >= 0 {
 		sc.pos += j
 		sc.skipPast(">", 1)
 	} else {
 		sc.pos = len(sc.s)
 	}
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case; sep must be
+// lower-case ASCII. Unlike searching strings.ToLower(s), the index is one
+// into s even where s is not valid UTF-8 (ToLower widens each invalid byte
+// to U+FFFD).
+func indexASCIIFold(s, sep string) int {
+	for i := 0; i+len(sep) <= len(s); i++ {
+		j := 0
+		for j < len(sep) && lowerASCII(s[i+j]) == sep[j] {
+			j++
+		}
+		if j == len(sep) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // text returns the unescaped text up to the next tag.
