@@ -50,7 +50,12 @@ func ScanLayer(r io.Reader) (LayerFacts, error) {
 		if err != nil {
 			return LayerFacts{}, fmt.Errorf("reading layer: %w", err)
 		}
-		name := strings.TrimSuffix(path.Clean("/"+h.Name), "/")[1:]
+		// Relative to the root; an entry for the root itself ("/", "./",
+		// "..") names nothing to learn from.
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if name == "" {
+			continue
+		}
 		dir, base := path.Split(name)
 		switch {
 		case base == ".wh..wh..opq":

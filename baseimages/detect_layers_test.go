@@ -138,3 +138,19 @@ func FuzzScanLayer(f *testing.F) {
 		DetectBase([]LayerFacts{facts, facts})
 	})
 }
+
+// Layers made by `tar -C rootfs -c .` begin with an entry for the root
+// itself ("./"); it is skipped, not a panic.
+func TestScanLayerRootEntry(t *testing.T) {
+	f, err := ScanLayer(bytes.NewReader(layerTar(t,
+		tarMember{name: "./", typ: tar.TypeDir},
+		tarMember{name: "/", typ: tar.TypeDir},
+		tarMember{name: "./usr/bin/python3.11", body: "ELF"},
+	)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"/usr/bin/python3.11"}; !cmp.Equal(f.Pythons, want) {
+		t.Errorf("Pythons = %q, want %q", f.Pythons, want)
+	}
+}
