@@ -147,6 +147,20 @@ func median(b *testing.B, f func() error, before func()) time.Duration {
 	return ds[len(ds)/2]
 }
 
+// pushBase assembles the Debian base spec describes, pushes it to reg and
+// returns it as the builder's base input, with its REF@DIGEST.
+func pushBase(b *testing.B, reg *harness.Registry, spec harness.BaseSpec) (builder.BaseInput, string) {
+	b.Helper()
+	bimg := harness.Base(b, spec)
+	ref := bimg.Push(b, reg, "bench/base")
+	cf, err := bimg.Image.ConfigFile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return builder.BaseInput{Ref: ref.Context().String(), Digest: ref.DigestStr(), Env: cf.Config.Env,
+		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"}, ref.String()
+}
+
 // nFiles is how many files project puts in the wheels.
 func nFiles(wheelMB, wheels, fileKB int) int {
 	per, size := wheelMB<<20/wheels, max(fileKB, 1)<<10
@@ -172,18 +186,11 @@ func BenchmarkBuildKit(b *testing.B) {
 	bk := harness.StartBuildKit(b, harness.WithInsecureRegistry(reg.Addr))
 	spec := harness.DefaultBase()
 	spec.Packages = append(spec.Packages, "python3-pip") // for the Dockerfile's pip
-	bimg := harness.Base(b, spec)
-	ref := bimg.Push(b, reg, "bench/base")
-	cf, err := bimg.Image.ConfigFile()
-	if err != nil {
-		b.Fatal(err)
-	}
+	base, baseRef := pushBase(b, reg, spec)
 	srv := indextest.NewServer()
 	b.Cleanup(srv.Close)
-	base := builder.BaseInput{Ref: ref.Context().String(), Digest: ref.DigestStr(), Env: cf.Config.Env,
-		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"}
 	dir := b.TempDir()
-	in, urls := project(b, dir, base, ref.String(), srv)
+	in, urls := project(b, dir, base, baseRef, srv)
 	plan, err := builder.NewPlan(context.Background(), in)
 	if err != nil {
 		b.Fatal(err)

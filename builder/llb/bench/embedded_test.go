@@ -27,17 +27,10 @@ var profOut = flag.String("prof-out", "", "BenchmarkEmbeddedCold: write a CPU pr
 //	    -wheels 28 -wheel-mb 956 -file-kb 16 -model-mb 256 -prof-out cpu.out
 func BenchmarkEmbeddedCold(b *testing.B) {
 	reg := harness.StartRegistry(b)
-	bimg := harness.Base(b, harness.DefaultBase())
-	ref := bimg.Push(b, reg, "bench/base")
-	cf, err := bimg.Image.ConfigFile()
-	if err != nil {
-		b.Fatal(err)
-	}
+	base, baseRef := pushBase(b, reg, harness.DefaultBase())
 	srv := indextest.NewServer()
 	b.Cleanup(srv.Close)
-	base := builder.BaseInput{Ref: ref.Context().String(), Digest: ref.DigestStr(), Env: cf.Config.Env,
-		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"}
-	in, _ := project(b, b.TempDir(), base, ref.String(), srv)
+	in, _ := project(b, b.TempDir(), base, baseRef, srv)
 	ctx := context.Background()
 	plan, err := builder.NewPlan(ctx, in)
 	if err != nil {
