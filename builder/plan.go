@@ -373,7 +373,7 @@ func layerKey(p *Plan, l LayerPlan) string {
 		SitePackages string `json:",omitempty"`
 		Files        []keyFile
 		Wheels       []keyWheel
-	}{Format: fmt.Sprintf("hfpack-layer/%d", PlanVersion), Compression: l.Compression, Epoch: p.SourceDateEpoch}
+	}{Format: fmt.Sprintf("hfpack-layer/%d/%d", PlanVersion, layer.FormatVersion), Compression: l.Compression, Epoch: p.SourceDateEpoch}
 	if len(l.Wheels) > 0 {
 		k.Python, k.SitePackages = p.Base.Python, p.Base.SitePackages
 	}

@@ -24,7 +24,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 
 func TestAsyncWriterPassesBytesInOrder(t *testing.T) {
 	var want, got bytes.Buffer
-	a := newAsyncWriter(&got)
+	a := newAsyncWriter(tarOnly{&got})
 	for i := range 300 {
 		p := bytes.Repeat([]byte{byte(i)}, i%1500+i%7*asyncChunk/3)
 		want.Write(p)
@@ -44,7 +44,7 @@ func TestAsyncWriterPassesBytesInOrder(t *testing.T) {
 }
 
 func TestAsyncWriterReturnsTheWritersError(t *testing.T) {
-	a := newAsyncWriter(&failAfter{n: 3 * asyncChunk})
+	a := newAsyncWriter(tarOnly{&failAfter{n: 3 * asyncChunk}})
 	p := make([]byte, 64<<10)
 	var err error
 	for i := 0; i < 1000 && err == nil; i++ {
@@ -59,7 +59,7 @@ func TestAsyncWriterReturnsTheWritersError(t *testing.T) {
 }
 
 func TestAsyncWriterCloseWithoutWrites(t *testing.T) {
-	a := newAsyncWriter(io.Discard)
+	a := newAsyncWriter(tarOnly{io.Discard})
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}

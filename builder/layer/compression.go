@@ -24,6 +24,12 @@ const (
 	None Compression = "none"
 )
 
+// FormatVersion numbers the bytes Write produces for a given tree and
+// options: it is part of every cached layer's key (builder.LayerPlan.Key),
+// so a build never mixes blobs of two formats. Version 2 carries the
+// DEFLATE streams of wheel members in gzip layers as they are.
+const FormatVersion = 2
+
 // ErrUnknownCompression reports a compression name that is not gzip, zstd or none.
 var ErrUnknownCompression = errors.New("unknown compression")
 

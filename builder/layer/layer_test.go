@@ -234,6 +234,16 @@ func TestGoldenDigest(t *testing.T) {
 			t.Errorf("%s layer digest = %s, want %s (HFPACK_UPDATE_GOLDEN=1 rewrites testdata/golden after a deliberate change)", c, d, want[c])
 		}
 	}
+	// Wheel members carried as their DEFLATE streams (see gzipMembers).
+	l, err := Write(context.Background(), deflatedTree(t, spliceFixture(t), true), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := l.Descriptor().Digest.String()
+	got.WriteString("gzip+deflated " + d + "\n")
+	if os.Getenv("HFPACK_UPDATE_GOLDEN") == "" && want["gzip+deflated"] != d {
+		t.Errorf("gzip layer of deflated files: digest = %s, want %s (HFPACK_UPDATE_GOLDEN=1 rewrites testdata/golden after a deliberate change)", d, want["gzip+deflated"])
+	}
 	if os.Getenv("HFPACK_UPDATE_GOLDEN") != "" {
 		os.MkdirAll("testdata", 0o755)
 		if err := os.WriteFile("testdata/golden", []byte(got.String()), 0o644); err != nil {

@@ -3,51 +3,98 @@ package layer
 import (
 	"context"
 	"io"
+	"runtime"
 	"sync"
 
 	"github.com/hfpack/hfpack/builder/tree"
 )
 
-// Small files are read ahead, on a goroutine of their own, by up to
-// prefetchDepth entries: opening a wheel member, inflating it and checking
-// its hash then overlap the tar framing of the files before it and the
-// compression of the tar (see asyncWriter), instead of waiting for them.
-// At most prefetchDepth*prefetchMax bytes are held.
+// Small files are read ahead, by up to prefetchDepth entries, on
+// prefetchWorkers goroutines: opening a wheel member, inflating it and
+// checking its hash then overlap each other, the tar framing of the files
+// before them and the hashing and compression of the tar (see
+// asyncWriter), instead of waiting for them. At most about
+// 2*prefetchDepth*prefetchMax bytes are held.
 const (
 	prefetchMax   = 256 << 10
 	prefetchDepth = 32
 )
 
+// prefetchWorkers is how many goroutines read ahead: one per core, at
+// least two (one of them then waits on the disk while the other inflates),
+// at most four.
+var prefetchWorkers = min(max(runtime.GOMAXPROCS(0), 2), 4)
+
 var smallPool = sync.Pool{New: func() any { b := make([]byte, prefetchMax); return &b }}
 
 // fetched is the outcome of reading one entry ahead: its contents (buf
 // holds them, from smallPool), or the error reading them, or neither for an
-// entry not read ahead.
+// entry not read ahead. splice is set for contents read from a DEFLATE
+// stream that the blob carries as it is.
 type fetched struct {
-	buf  *[]byte
-	data []byte
-	err  error
+	buf    *[]byte
+	data   []byte
+	err    error
+	splice *spliced
 }
 
-// readAhead reads entries' small regular files in order on a new goroutine
-// and sends one fetched per entry, in order, until stop is closed.
-func readAhead(ctx context.Context, entries []tree.Entry, stop <-chan struct{}) <-chan fetched {
-	ch := make(chan fetched, prefetchDepth)
+// release returns f's buffers to the pool.
+func (f fetched) release() {
+	if f.buf != nil {
+		smallPool.Put(f.buf)
+	}
+	if f.splice != nil && f.splice.rawBuf != nil {
+		smallPool.Put(f.splice.rawBuf)
+	}
+}
+
+// readAhead reads entries' small regular files (of up to limit bytes, at
+// most prefetchMax) on new goroutines and
+// returns a function that yields one fetched per entry, in order; it
+// stops when stop is closed. A file that splices (see writer.splices) is
+// read from its DEFLATE stream.
+func readAhead(ctx context.Context, entries []tree.Entry, splices func(tree.Entry) bool, limit int64, stop <-chan struct{}) func() fetched {
+	type job struct {
+		e      tree.Entry
+		splice bool
+		res    chan fetched
+	}
+	jobs := make(chan job)
+	order := make(chan chan fetched, prefetchDepth)
+	for range prefetchWorkers {
+		go func() {
+			for j := range jobs {
+				if j.splice {
+					j.res <- readDeflated(ctx, j.e)
+				} else {
+					j.res <- readSmall(ctx, j.e)
+				}
+			}
+		}()
+	}
 	go func() {
-		defer close(ch)
+		defer close(jobs)
 		for _, e := range entries {
-			var f fetched
-			if e.Type == tree.File && e.Open != nil && e.Size <= prefetchMax {
-				f = readSmall(ctx, e)
+			res := make(chan fetched, 1)
+			select {
+			case order <- res:
+			case <-stop:
+				return
+			}
+			small := e.Type == tree.File && e.Open != nil && e.Size <= limit
+			splice := small && splices(e) && e.Deflated.Size <= limit
+			if !small || splices(e) && !splice {
+				res <- fetched{} // streamed in turn
+				continue
 			}
 			select {
-			case ch <- f:
+			case jobs <- job{e, splice, res}:
 			case <-stop:
 				return
 			}
 		}
 	}()
-	return ch
+	return func() fetched { return <-<-order }
 }
 
 // readSmall reads e's contents as writeEntry would copy them, with the

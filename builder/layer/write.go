@@ -41,6 +41,9 @@ type options struct {
 	compression Compression
 	epoch       int64
 	fileHashes  map[string]hash.Hash
+	// aheadMax, when positive, lowers the size of the files read ahead
+	// (prefetchMax): the fuzz tests stream small files.
+	aheadMax int64
 }
 
 // Option configures Write.
@@ -151,58 +154,90 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
+// writer frames one layer's tar.
+type writer struct {
+	o     *options
+	tw    *tar.Writer
+	async *asyncWriter // nil for an uncompressed layer
+	mtime time.Time
+}
+
+// splices reports whether e's contents go into the blob as the DEFLATE
+// stream they came with (see gzipMembers).
+func (w *writer) splices(e tree.Entry) bool {
+	return w.o.compression == Gzip && e.Type == tree.File && e.Deflated != nil && e.Size >= spliceMin
+}
+
+// spliceMin is the smallest file whose DEFLATE stream a layer carries as
+// it is: below it the member's framing (18 bytes, and a compressor
+// restarted without its window) costs more than compressing the file again.
+const spliceMin = 1 << 10
+
 func writeTo(ctx context.Context, t *tree.Tree, w io.Writer, o *options) (Descriptor, error) {
 	blob := &countWriter{w: w, h: sha256.New()}
-	zw, err := o.compression.compressor(blob)
-	if err != nil {
-		return Descriptor{}, err
-	}
-	// For an uncompressed layer the blob is the tar: hash it once.
-	var diff hash.Hash
-	var tarSink io.Writer = zw
-	var async *asyncWriter
-	if o.compression != None {
-		// The tar is hashed, compressed and the blob hashed on one
-		// goroutine while this one reads and frames the next files.
+	var (
+		diff      hash.Hash // of the tar; nil when the blob is the tar
+		tarSink   io.Writer
+		closeBlob func() error
+	)
+	lw := &writer{o: o, mtime: time.Unix(o.epoch, 0).UTC()}
+	// Except for an uncompressed layer, the tar is hashed, compressed and
+	// the blob hashed on one goroutine while this one reads and frames the
+	// next files.
+	switch o.compression {
+	case None:
+		tarSink, closeBlob = blob, func() error { return nil }
+	case Gzip:
+		gz, err := newGzipMembers(blob)
+		if err != nil {
+			return Descriptor{}, err
+		}
 		diff = sha256.New()
-		async = newAsyncWriter(io.MultiWriter(diff, zw))
-		defer async.Close()
-		tarSink = async
+		lw.async, closeBlob = newAsyncWriter(gzipSink{diff, gz}), gz.Close
+	default:
+		zw, err := o.compression.compressor(blob)
+		if err != nil {
+			return Descriptor{}, err
+		}
+		diff = sha256.New()
+		lw.async, closeBlob = newAsyncWriter(tarOnly{io.MultiWriter(diff, zw)}), zw.Close
 	}
-	tw := tar.NewWriter(tarSink)
-	mtime := time.Unix(o.epoch, 0).UTC()
+	if lw.async != nil {
+		defer lw.async.Close()
+		tarSink = lw.async
+	}
+	lw.tw = tar.NewWriter(tarSink)
 	entries := t.Entries()
-	var ahead <-chan fetched
-	if async != nil {
+	next := func() fetched { return fetched{} }
+	if lw.async != nil {
 		stop := make(chan struct{})
 		defer close(stop)
-		ahead = readAhead(ctx, entries, stop)
+		limit := int64(prefetchMax)
+		if o.aheadMax > 0 {
+			limit = min(limit, o.aheadMax)
+		}
+		next = readAhead(ctx, entries, lw.splices, limit, stop)
 	}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
 			return Descriptor{}, err
 		}
-		var f fetched
-		if ahead != nil {
-			f = <-ahead
-		}
-		err := writeEntry(ctx, tw, e, mtime, o.fileHashes[e.Path], f)
-		if f.buf != nil {
-			smallPool.Put(f.buf)
-		}
+		f := next()
+		err := lw.writeEntry(ctx, e, o.fileHashes[e.Path], f)
+		f.release()
 		if err != nil {
 			return Descriptor{}, err
 		}
 	}
-	if err := tw.Close(); err != nil {
+	if err := lw.tw.Close(); err != nil {
 		return Descriptor{}, err
 	}
-	if async != nil {
-		if err := async.Close(); err != nil {
+	if lw.async != nil {
+		if err := lw.async.Close(); err != nil {
 			return Descriptor{}, err
 		}
 	}
-	if err := zw.Close(); err != nil {
+	if err := closeBlob(); err != nil {
 		return Descriptor{}, err
 	}
 	digest := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", blob.h.Sum(nil))}
@@ -232,15 +267,16 @@ func header(e tree.Entry, mtime time.Time) (*tar.Header, error) {
 	return h, nil
 }
 
-// writeEntry writes e to tw; a regular file's contents also go to
+// writeEntry writes e to the tar; a regular file's contents also go to
 // fileHash when it is not nil (see WithFileHashes). They come from f when
-// it read them ahead (or failed to), else from e.Open.
-func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Time, fileHash hash.Hash, f fetched) error {
-	h, err := header(e, mtime)
+// it read them ahead (or failed to), else from e.Open, or from e.Deflated
+// when the blob carries that as it is.
+func (w *writer) writeEntry(ctx context.Context, e tree.Entry, fileHash hash.Hash, f fetched) error {
+	h, err := header(e, w.mtime)
 	if err != nil {
 		return err
 	}
-	if err := tw.WriteHeader(h); err != nil {
+	if err := w.tw.WriteHeader(h); err != nil {
 		return fmt.Errorf("writing %q: %w", e.Path, err)
 	}
 	if e.Type != tree.File || e.Size == 0 && e.Open == nil {
@@ -249,14 +285,20 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Ti
 	if f.err != nil {
 		return f.err
 	}
+	if f.splice != nil {
+		return w.writeSpliced(e, fileHash, f)
+	}
 	if f.buf != nil {
-		if _, err := tw.Write(f.data); err != nil {
+		if _, err := w.tw.Write(f.data); err != nil {
 			return copyError(e, err)
 		}
 		if fileHash != nil {
 			fileHash.Write(f.data)
 		}
 		return nil
+	}
+	if w.splices(e) {
+		return w.streamDeflated(ctx, e, fileHash)
 	}
 	rc, err := e.Open()
 	if err != nil {
@@ -269,16 +311,39 @@ func writeEntry(ctx context.Context, tw *tar.Writer, e tree.Entry, mtime time.Ti
 	var n int64
 	switch {
 	case fileHash != nil && e.Size > int64(len(*bp)):
-		n, err = copyHashing(tw, r, fileHash, *bp)
+		n, err = copyHashing(w.tw, r, fileHash, *bp)
 	case fileHash != nil: // one chunk: nothing to overlap
-		n, err = io.CopyBuffer(io.MultiWriter(tw, fileHash), r, *bp)
+		n, err = io.CopyBuffer(io.MultiWriter(w.tw, fileHash), r, *bp)
 	default:
-		n, err = io.CopyBuffer(tw, r, *bp)
+		n, err = io.CopyBuffer(w.tw, r, *bp)
 	}
 	if err != nil {
 		return copyError(e, err)
 	}
 	return checkEnd(e, n, rc)
+}
+
+// writeSpliced writes a file read ahead from its DEFLATE stream: its
+// contents to the tar, hashed but not compressed, and the stream, in a
+// gzip member of its own, to the blob.
+func (w *writer) writeSpliced(e tree.Entry, fileHash hash.Hash, f fetched) error {
+	a := w.async
+	if err := a.mark(seg{kind: segBegin}); err != nil {
+		return err
+	}
+	a.kind = segDiff
+	_, err := w.tw.Write(f.data)
+	a.kind = segTar
+	if err != nil {
+		return copyError(e, err)
+	}
+	if _, err := a.put(segMember, f.splice.raw); err != nil {
+		return err
+	}
+	if fileHash != nil {
+		fileHash.Write(f.data)
+	}
+	return a.mark(seg{kind: segEnd, crc: f.splice.crc, size: uint32(e.Size)})
 }
 
 func openError(e tree.Entry, err error) error { return fmt.Errorf("opening %q: %w", e.Path, err) }

@@ -53,6 +53,21 @@ type Entry struct {
 	// SHA256 is the hex digest of a File's contents when the producer knows it
 	// (a wheel's RECORD, a model file hashed for the lock); empty otherwise.
 	SHA256 string
+	// Deflated, when not nil, holds a File's contents already compressed:
+	// a wheel member stored with DEFLATE. A gzip layer carries those bytes
+	// as they are instead of compressing the contents again.
+	Deflated *Deflated
+}
+
+// Deflated is a File's contents as a raw DEFLATE stream (RFC 1951), the
+// method 8 data of a zip member. The stream must inflate to exactly the
+// Size bytes Open yields, with digest SHA256 when that is set; a consumer
+// that reads Deflated instead of Open inflates it and checks that itself.
+type Deflated struct {
+	// Open reads the stream: Size bytes, which may run on past its end.
+	Open Opener
+	// Size is the stream's length in bytes.
+	Size int64
 }
 
 // ErrInvalidPath reports a path that is absolute, escapes the root or is not clean.

@@ -49,6 +49,7 @@ func (in *installer) commit() (*Result, error) {
 		e := tree.Entry{Path: d, Type: tree.File, Mode: p.Mode, Size: p.Size, SHA256: p.SHA256}
 		if p.src != nil {
 			e.Open = p.src.open
+			e.Deflated = p.src.deflated()
 		} else {
 			data := p.data
 			e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }

@@ -2,6 +2,7 @@ package wheelinstall
 
 import (
 	"bytes"
+	"compress/flate"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -698,5 +699,55 @@ func TestKnownHashes(t *testing.T) {
 	}
 	if _, err := Install(tree.New(), p, sum, testScheme, WithKnownHashes(k)); !errors.Is(err, ErrDigestMismatch) {
 		t.Errorf("Install of a wheel rewritten since it was hashed = %v, want ErrDigestMismatch", err)
+	}
+}
+
+// A member stored with DEFLATE is offered to the layer writer as its
+// stream (tree.Entry.Deflated), which inflates to what Open reads; a
+// stored member, a script whose first line is replaced and a file the
+// installer writes itself are not.
+func TestDeflatedMembers(t *testing.T) {
+	w := wheelSpec{name: "df", version: "1", purelib: true, files: []member{
+		{name: "df/code.py", data: strings.Repeat("x = 1\n", 1000)},
+		{name: "df/stored.bin", data: strings.Repeat("s", 5000), stored: true},
+		{name: "df-1.data/scripts/run", data: "#!python\n" + strings.Repeat("print(1)\n", 200)},
+		{name: "df-1.data/scripts/tool", data: "#!/bin/sh\n" + strings.Repeat("echo 1\n", 200)},
+	}}
+	tr, res := mustInstall(t, w)
+	for p, want := range map[string]bool{
+		pure + "df/code.py":         true,
+		pure + "df/stored.bin":      false,
+		"usr/local/bin/run":         false,
+		"usr/local/bin/tool":        true,
+		res.DistInfo + "/RECORD":    false,
+		res.DistInfo + "/INSTALLER": false,
+	} {
+		e, ok := tr.Get(p)
+		if !ok {
+			t.Fatalf("%s not installed", p)
+		}
+		if got := e.Deflated != nil; got != want {
+			t.Errorf("%s: Deflated set = %v, want %v", p, got, want)
+			continue
+		}
+		if e.Deflated == nil {
+			continue
+		}
+		rc, err := e.Deflated.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || int64(len(raw)) != e.Deflated.Size {
+			t.Fatalf("%s: stream of %d bytes, %v; want %d", p, len(raw), err, e.Deflated.Size)
+		}
+		inflated, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+		if err != nil {
+			t.Fatalf("%s: inflating the stream: %v", p, err)
+		}
+		if got, _ := readEntry(t, tr, p); string(inflated) != got {
+			t.Errorf("%s: stream inflates to %d bytes, Open reads %d", p, len(inflated), len(got))
+		}
 	}
 }

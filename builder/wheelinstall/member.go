@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/hfpack/hfpack/builder/tree"
 )
 
 // Unix file types in the high 16 bits of a zip member's external attributes.
@@ -121,6 +123,27 @@ func (s *source) open() (io.ReadCloser, error) {
 		rc.r = io.MultiReader(bytes.NewReader(s.shebang), &afterFirstLine{r: bufio.NewReader(rc.r)})
 	}
 	return rc, nil
+}
+
+// deflated returns the member's DEFLATE stream as the layer writer may
+// carry it, or nil when the installed bytes are not the member's inflated
+// as they are (stored members, scripts whose first line is replaced).
+func (s *source) deflated() *tree.Deflated {
+	if s.method != zip.Deflate || s.shebang != nil {
+		return nil
+	}
+	return &tree.Deflated{Size: s.csize, Open: func() (io.ReadCloser, error) {
+		f, err := os.Open(s.wheel)
+		if err != nil {
+			return nil, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
+		}
+		return sectionReadCloser{io.NewSectionReader(f, s.offset, s.csize), f}, nil
+	}}
+}
+
+type sectionReadCloser struct {
+	*io.SectionReader
+	io.Closer
 }
 
 // flatePool holds klauspost/compress inflaters: they yield the same bytes
