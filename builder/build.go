@@ -13,6 +13,7 @@ import (
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/builder/wheelinstall"
 )
 
 // ErrNoCache reports a Build without WithCache.
@@ -113,7 +114,10 @@ func storedLayer(ctx context.Context, p *Plan, lp LayerPlan, o *options) (builtL
 	if l, ok, err := o.cache.Layer(lp.Key); err != nil || ok {
 		return l, ok, err
 	}
-	t, err := layerTree(p, lp, o)
+	// The wheels stay open, one file each, while the layer is written.
+	var files wheelinstall.Files
+	defer files.Close()
+	t, err := layerTree(p, lp, o, &files)
 	if err != nil {
 		return nil, false, err
 	}
@@ -127,7 +131,7 @@ func storedLayer(ctx context.Context, p *Plan, lp LayerPlan, o *options) (builtL
 // referencedLayer returns lp as a layer regenerated from its files, with
 // its descriptor from the cache or computed in one read of the files.
 func referencedLayer(ctx context.Context, p *Plan, lp LayerPlan, o *options) (builtLayer, bool, error) {
-	t, err := layerTree(p, lp, o)
+	t, err := layerTree(p, lp, o, nil)
 	if err != nil {
 		return nil, false, err
 	}
@@ -161,14 +165,19 @@ func layerOptions(p *Plan, lp LayerPlan) []layer.Option {
 	return []layer.Option{layer.WithCompression(lp.Compression), layer.WithEpoch(p.SourceDateEpoch)}
 }
 
-// layerTree lays out a layer's files, or installs its wheels.
-func layerTree(p *Plan, lp LayerPlan, o *options) (*tree.Tree, error) {
+// layerTree lays out a layer's files, or installs its wheels; the default
+// installer keeps each wheel open in files, when not nil, for the reads.
+func layerTree(p *Plan, lp LayerPlan, o *options, files *wheelinstall.Files) (*tree.Tree, error) {
 	t := tree.New()
 	if len(lp.Wheels) > 0 && o.installer == nil {
 		return nil, errors.New("the plan has wheels but no wheel installer is configured (WithWheelInstaller)")
 	}
+	install := o.installer
+	if !o.installerSet {
+		install = func(t *tree.Tree, w WheelRef, base Base) error { return installWheel(t, w, base, o.cache, files) }
+	}
 	for _, w := range lp.Wheels {
-		if err := o.installer(t, w, p.Base); err != nil {
+		if err := install(t, w, p.Base); err != nil {
 			return nil, fmt.Errorf("installing %s: %w", w.Filename, err)
 		}
 	}

@@ -43,7 +43,7 @@ func makeOptions(opts []Option) (*options, error) {
 		// InstallWheel, taking a wheel's sha256 from the cache's file-hash
 		// records when they know the file as it is.
 		c := o.cache
-		o.installer = func(t *tree.Tree, w WheelRef, base Base) error { return installWheel(t, w, base, c) }
+		o.installer = func(t *tree.Tree, w WheelRef, base Base) error { return installWheel(t, w, base, c, nil) }
 	}
 	return o, nil
 }

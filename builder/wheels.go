@@ -12,16 +12,20 @@ import (
 // InstallWheel is the default WheelInstaller: wheelinstall.Install with the
 // scheme SchemeFor(base). It checks the wheel's sha256 before reading it.
 func InstallWheel(t *tree.Tree, w WheelRef, base Base) error {
-	return installWheel(t, w, base, nil)
+	return installWheel(t, w, base, nil, nil)
 }
 
 // installWheel is InstallWheel taking the wheel's sha256 from the cache's
 // file-hash records when they know it for the file as it is (the
-// preflight's CheckWheels hashed it), and recording it otherwise.
-func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache) error {
+// preflight's CheckWheels hashed it), and recording it otherwise; with
+// files, the wheel stays open there for the reads of its members.
+func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache, files *wheelinstall.Files) error {
 	opts := []wheelinstall.Option{wheelinstall.WithFilename(w.Filename)}
 	if c != nil {
 		opts = append(opts, wheelinstall.WithKnownHashes(c))
+	}
+	if files != nil {
+		opts = append(opts, wheelinstall.WithFiles(files))
 	}
 	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), opts...)
 	return err

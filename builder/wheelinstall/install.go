@@ -66,7 +66,12 @@ func install(t *tree.Tree, wheelPath, want string, s Scheme, o options) (*Result
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	var shared *os.File
+	if o.files != nil && o.files.keep(f) {
+		shared = f
+	} else {
+		defer f.Close()
+	}
 	n, err := verifyFile(f, want, o.known)
 	if err != nil {
 		return nil, err
@@ -75,7 +80,7 @@ func install(t *tree.Tree, wheelPath, want string, s Scheme, o options) (*Result
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%w: reading zip: %v", ErrInvalidWheel, err)
 	}
-	in := &installer{t: t, wheel: wheelPath, s: s, o: o, zr: zr}
+	in := &installer{t: t, wheel: wheelPath, shared: shared, s: s, o: o, zr: zr}
 	if err := in.run(); err != nil {
 		return nil, err
 	}
@@ -127,11 +132,12 @@ type planned struct {
 }
 
 type installer struct {
-	t     *tree.Tree
-	wheel string
-	s     Scheme
-	o     options
-	zr    *zip.Reader
+	t      *tree.Tree
+	wheel  string
+	shared *os.File // the wheel kept open (WithFiles), or nil
+	s      Scheme
+	o      options
+	zr     *zip.Reader
 
 	members    []*zip.File // regular files, archive order
 	byName     map[string]*zip.File

@@ -751,3 +751,54 @@ func TestDeflatedMembers(t *testing.T) {
 		}
 	}
 }
+
+// With WithFiles the members are read from the wheel file Install verified,
+// kept open: replacing the file at its path changes nothing, and after
+// Files.Close the entries can no longer be read.
+func TestFilesKeepVerifiedWheel(t *testing.T) {
+	w := wheelSpec{name: "kf", version: "1", purelib: true, files: []member{
+		{name: "kf/code.py", data: strings.Repeat("x = 1\n", 1000)},
+		{name: "kf/small.py", data: "y = 2\n"},
+	}}
+	dir := t.TempDir()
+	p, sum := w.write(t, dir)
+	var files Files
+	tr := tree.New()
+	if _, err := Install(tr, p, sum, testScheme, WithFiles(&files)); err != nil {
+		t.Fatal(err)
+	}
+	// Another wheel of the same name now sits at the path.
+	other := wheelSpec{name: "kf", version: "1", purelib: true, files: []member{{name: "kf/code.py", data: "z = 3\n"}}}
+	q, _ := other.write(t, t.TempDir())
+	if err := os.Rename(q, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readEntry(t, tr, pure+"kf/code.py"); err != nil || got != strings.Repeat("x = 1\n", 1000) {
+		t.Errorf("member after the path was replaced = %.20q, %v; want the verified wheel's", got, err)
+	}
+	e, _ := tr.Get(pure + "kf/code.py")
+	rc, err := e.Deflated.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(rc)
+	rc.Close()
+	if inflated, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw))); err != nil || string(inflated) != strings.Repeat("x = 1\n", 1000) {
+		t.Errorf("stream after the path was replaced inflates to %.20q, %v", inflated, err)
+	}
+	if err := files.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readEntry(t, tr, pure+"kf/small.py"); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("reading after Files.Close = %v, want os.ErrClosed", err)
+	}
+	// A closed Files no longer keeps wheels: Install opens them per read.
+	tr2 := tree.New()
+	p2, sum2 := w.write(t, t.TempDir())
+	if _, err := Install(tr2, p2, sum2, testScheme, WithFiles(&files)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readEntry(t, tr2, pure+"kf/small.py"); err != nil || got != "y = 2\n" {
+		t.Errorf("member installed with a closed Files = %q, %v", got, err)
+	}
+}

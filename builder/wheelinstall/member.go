@@ -102,15 +102,18 @@ type source struct {
 	shebang []byte
 	size    int64    // bytes Open yields
 	sum     [32]byte // their sha256
+	// shared is the wheel file Install verified, when kept open for
+	// the members (WithFiles).
+	shared *os.File
 }
 
 // open returns the file's contents, checked against size and sum: the read
 // that would complete size bytes returns no bytes and an error if the digest
 // differs.
 func (s *source) open() (io.ReadCloser, error) {
-	f, err := os.Open(s.wheel)
+	f, err := s.file()
 	if err != nil {
-		return nil, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
+		return nil, err
 	}
 	rc := &checkedReader{src: s, f: f, h: sha256.New()}
 	raw := io.NewSectionReader(f, s.offset, s.csize)
@@ -125,6 +128,20 @@ func (s *source) open() (io.ReadCloser, error) {
 	return rc, nil
 }
 
+// file returns the wheel file to read from: the one Install verified, kept
+// open (WithFiles), or the wheel opened anew. Only a file opened anew is
+// the reader's to close.
+func (s *source) file() (*os.File, error) {
+	if s.shared != nil {
+		return s.shared, nil // after Files.Close, reads fail with os.ErrClosed
+	}
+	f, err := os.Open(s.wheel)
+	if err != nil {
+		return nil, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
+	}
+	return f, nil
+}
+
 // deflated returns the member's DEFLATE stream as the layer writer may
 // carry it, or nil when the installed bytes are not the member's inflated
 // as they are (stored members, scripts whose first line is replaced).
@@ -133,11 +150,15 @@ func (s *source) deflated() *tree.Deflated {
 		return nil
 	}
 	return &tree.Deflated{Size: s.csize, Open: func() (io.ReadCloser, error) {
-		f, err := os.Open(s.wheel)
+		f, err := s.file()
 		if err != nil {
-			return nil, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
+			return nil, err
 		}
-		return sectionReadCloser{io.NewSectionReader(f, s.offset, s.csize), f}, nil
+		var c io.Closer = f
+		if s.shared != nil {
+			c = nopCloser{}
+		}
+		return sectionReadCloser{io.NewSectionReader(f, s.offset, s.csize), c}, nil
 	}}
 }
 
@@ -145,6 +166,10 @@ type sectionReadCloser struct {
 	*io.SectionReader
 	io.Closer
 }
+
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
 
 // flatePool holds klauspost/compress inflaters: they yield the same bytes
 // as compress/flate's, about a quarter faster.
@@ -222,7 +247,9 @@ func (c *checkedReader) Close() error {
 		if c.fl != nil {
 			flatePool.Put(c.fl)
 		}
-		err = c.f.Close()
+		if c.src.shared == nil {
+			err = c.f.Close()
+		}
 	})
 	return err
 }

@@ -1,6 +1,12 @@
 package wheelinstall
 
-import "github.com/hfpack/hfpack/internal/fsio"
+import (
+	"errors"
+	"os"
+	"sync"
+
+	"github.com/hfpack/hfpack/internal/fsio"
+)
 
 // Option configures Install.
 type Option func(*options)
@@ -10,6 +16,7 @@ type options struct {
 	installer string
 	requested bool
 	known     KnownHashes
+	files     *Files
 }
 
 // KnownHashes remembers files' sha256 by path, size, modification time,
@@ -41,3 +48,43 @@ func WithInstaller(name string) Option { return func(o *options) { o.installer =
 // the distribution as one the user asked for rather than a dependency, as
 // pip and uv do for direct requirements. Default: not written.
 func WithRequested() Option { return func(o *options) { o.requested = true } }
+
+// WithFiles keeps the wheel file Install opened and verified open in fs,
+// and the tree's entries read its members from it: one open file per
+// wheel instead of one per member read, and the members come from the
+// very file whose sha256 was checked, even if the path is replaced since.
+// After fs.Close the entries can no longer be read.
+func WithFiles(fs *Files) Option { return func(o *options) { o.files = fs } }
+
+// Files holds the wheel files Install kept open (WithFiles) until Close.
+// The zero value is ready to use; it is safe for concurrent use.
+type Files struct {
+	mu     sync.Mutex
+	open   []*os.File
+	closed bool
+}
+
+// keep adds f to fs; it reports false when fs is closed already.
+func (fs *Files) keep(f *os.File) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.closed {
+		return false
+	}
+	fs.open = append(fs.open, f)
+	return true
+}
+
+// Close closes every file fs holds. Later Installs with fs open their
+// wheels as if without it.
+func (fs *Files) Close() error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.closed = true
+	var errs []error
+	for _, f := range fs.open {
+		errs = append(errs, f.Close())
+	}
+	fs.open = nil
+	return errors.Join(errs...)
+}

@@ -110,7 +110,7 @@ func (in *installer) plan(zf *zip.File, dest string, script bool) (*planned, err
 	if listed && rec.size >= 0 && rec.size != usize {
 		return nil, fmt.Errorf("member %q: %w: RECORD says %d bytes, the archive holds %d", zf.Name, ErrInvalidWheel, rec.size, usize)
 	}
-	src := &source{wheel: in.wheel, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: usize}
+	src := &source{wheel: in.wheel, shared: in.shared, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: usize}
 	mode := fs.FileMode(0o644)
 	if script || isExecutable(zf) {
 		mode = 0o755
