@@ -172,14 +172,14 @@ func layerTree(p *Plan, lp LayerPlan, o *options, files *wheelinstall.Files) (*t
 	if len(lp.Wheels) > 0 && o.installer == nil {
 		return nil, errors.New("the plan has wheels but no wheel installer is configured (WithWheelInstaller)")
 	}
-	install := o.installer
-	if !o.installerSet {
-		install = func(t *tree.Tree, w WheelRef, base Base) error { return installWheel(t, w, base, o.cache, files) }
-	}
-	for _, w := range lp.Wheels {
-		if err := install(t, w, p.Base); err != nil {
-			return nil, fmt.Errorf("installing %s: %w", w.Filename, err)
+	if o.installerSet {
+		for _, w := range lp.Wheels {
+			if err := o.installer(t, w, p.Base); err != nil {
+				return nil, fmt.Errorf("installing %s: %w", w.Filename, err)
+			}
 		}
+	} else if err := installWheels(t, lp.Wheels, p.Base, o.cache, files); err != nil {
+		return nil, err
 	}
 	for _, f := range lp.Files {
 		var err error

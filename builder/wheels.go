@@ -1,8 +1,12 @@
 package builder
 
 import (
+	"fmt"
 	"path"
+	"runtime"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/tree"
@@ -20,6 +24,38 @@ func InstallWheel(t *tree.Tree, w WheelRef, base Base) error {
 // preflight's CheckWheels hashed it), and recording it otherwise; with
 // files, the wheel stays open there for the reads of its members.
 func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache, files *wheelinstall.Files) error {
+	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), wheelOptions(w, c, files)...)
+	return err
+}
+
+// installWheels installs ws into t in order, as installWheel does each:
+// the wheels are read and checked on all cores at once, then added to t
+// one after another, so the result and the first error are those of
+// installing them in turn.
+func installWheels(t *tree.Tree, ws []WheelRef, base Base, c *cache.Cache, files *wheelinstall.Files) error {
+	prepared := make([]*wheelinstall.Prepared, len(ws))
+	errs := make([]error, len(ws))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, w := range ws {
+		g.Go(func() error {
+			prepared[i], errs[i] = wheelinstall.Prepare(w.Source, w.SHA256, SchemeFor(base), wheelOptions(w, c, files)...)
+			return nil
+		})
+	}
+	g.Wait()
+	for i, w := range ws {
+		if errs[i] != nil {
+			return fmt.Errorf("installing %s: %w", w.Filename, errs[i])
+		}
+		if _, err := prepared[i].Commit(t); err != nil {
+			return fmt.Errorf("installing %s: %w", w.Filename, err)
+		}
+	}
+	return nil
+}
+
+func wheelOptions(w WheelRef, c *cache.Cache, files *wheelinstall.Files) []wheelinstall.Option {
 	opts := []wheelinstall.Option{wheelinstall.WithFilename(w.Filename)}
 	if c != nil {
 		opts = append(opts, wheelinstall.WithKnownHashes(c))
@@ -27,8 +63,7 @@ func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache, files *wh
 	if files != nil {
 		opts = append(opts, wheelinstall.WithFiles(files))
 	}
-	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), opts...)
-	return err
+	return opts
 }
 
 // SchemeFor derives the install scheme of a base from its interpreter and

@@ -11,8 +11,8 @@ import (
 	"github.com/hfpack/hfpack/builder/tree"
 )
 
-// commit adds the planned files to the tree, all or nothing.
-func (in *installer) commit() (*Result, error) {
+// commit adds the planned files to t, all or nothing.
+func (in *installer) commit(t *tree.Tree) (*Result, error) {
 	dests := make([]string, 0, len(in.out))
 	for p := range in.out {
 		dests = append(dests, p)
@@ -20,21 +20,21 @@ func (in *installer) commit() (*Result, error) {
 	slices.Sort(dests)
 	same := map[string]bool{}
 	for _, d := range dests {
-		if old, ok := in.t.Get(d); ok && sameFile(old, in.out[d]) {
+		if old, ok := t.Get(d); ok && sameFile(old, in.out[d]) {
 			// Namespace packages: NVIDIA's CUDA wheels all ship the same
 			// empty nvidia/__init__.py. Identical bytes install once, as
 			// pip and uv leave them; different bytes are still refused.
 			same[d] = true
 			continue
 		}
-		if old, ok := in.t.Get(d); ok {
-			return nil, fmt.Errorf("%s: %w: /%s is already a %s in the image, installed by %s; a wheel never replaces another's files", in.out[d].origin, tree.ErrConflict, d, old.Type, ownerOf(in.t, d))
+		if old, ok := t.Get(d); ok {
+			return nil, fmt.Errorf("%s: %w: /%s is already a %s in the image, installed by %s; a wheel never replaces another's files", in.out[d].origin, tree.ErrConflict, d, old.Type, ownerOf(t, d))
 		}
 		for dir := path.Dir(d); dir != "."; dir = path.Dir(dir) {
 			if _, ok := in.out[dir]; ok {
 				return nil, fmt.Errorf("%s: %w: %s is also installed as a file", in.out[d].origin, tree.ErrConflict, dir)
 			}
-			if old, ok := in.t.Get(dir); ok && old.Type != tree.Dir {
+			if old, ok := t.Get(dir); ok && old.Type != tree.Dir {
 				return nil, fmt.Errorf("%s: %w: parent %s is a %s in the tree", in.out[d].origin, tree.ErrConflict, dir, old.Type)
 			}
 		}
@@ -54,7 +54,7 @@ func (in *installer) commit() (*Result, error) {
 			data := p.data
 			e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 		}
-		if err := in.t.Add(e); err != nil {
+		if err := t.Add(e); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.origin, err)
 		}
 		res.Files = append(res.Files, p.File)

@@ -40,18 +40,46 @@ const maxMetadata = 64 << 20
 // documentation. Nothing is added when Install fails; the error names the
 // wheel and, for a bad member, the member. No .pyc is compiled.
 func Install(t *tree.Tree, wheelPath, wantSHA256 string, s Scheme, opts ...Option) (*Result, error) {
+	p, err := Prepare(wheelPath, wantSHA256, s, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return p.Commit(t)
+}
+
+// Prepared is a wheel read, checked and laid out as Install does, not yet
+// added to a tree. Preparing touches no tree, so several wheels may be
+// prepared at once (on several cores) and committed one after another.
+type Prepared struct {
+	in *installer
+}
+
+// Prepare does all of Install's work but adding the files to a tree:
+// it verifies the wheel against wantSHA256 and reads its metadata, and
+// fails as Install would.
+func Prepare(wheelPath, wantSHA256 string, s Scheme, opts ...Option) (*Prepared, error) {
 	o := options{filename: filepath.Base(wheelPath), installer: "hfpack"}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	res, err := install(t, wheelPath, wantSHA256, s, o)
+	in, err := prepare(wheelPath, wantSHA256, s, o)
 	if err != nil {
 		return nil, fmt.Errorf("installing wheel %s: %w", o.filename, err)
+	}
+	return &Prepared{in}, nil
+}
+
+// Commit adds the prepared wheel's files to t, all or nothing, and fails
+// as Install would when they conflict with t's.
+func (p *Prepared) Commit(t *tree.Tree) (*Result, error) {
+	res, err := p.in.commit(t)
+	if err != nil {
+		return nil, fmt.Errorf("installing wheel %s: %w", p.in.o.filename, err)
 	}
 	return res, nil
 }
 
-func install(t *tree.Tree, wheelPath, want string, s Scheme, o options) (*Result, error) {
+func prepare(wheelPath, want string, s Scheme, o options) (*installer, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
@@ -80,11 +108,11 @@ func install(t *tree.Tree, wheelPath, want string, s Scheme, o options) (*Result
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%w: reading zip: %v", ErrInvalidWheel, err)
 	}
-	in := &installer{t: t, wheel: wheelPath, shared: shared, s: s, o: o, zr: zr}
+	in := &installer{wheel: wheelPath, shared: shared, s: s, o: o, zr: zr}
 	if err := in.run(); err != nil {
 		return nil, err
 	}
-	return in.commit()
+	return in, nil
 }
 
 // verifyFile hashes f and compares the digest with want; it returns f's
@@ -132,7 +160,6 @@ type planned struct {
 }
 
 type installer struct {
-	t      *tree.Tree
 	wheel  string
 	shared *os.File // the wheel kept open (WithFiles), or nil
 	s      Scheme
