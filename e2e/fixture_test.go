@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -35,8 +36,12 @@ func demoWheel(t testing.TB) indextest.WheelSpec {
 	return spec
 }
 
-// dataWheel is a wheel with a .data directory: a script and a data file.
+// dataWheel is a wheel with a .data directory: a script and a data file;
+// and two larger members, a module and a binary data file, which the
+// embedded builder carries into the layer as their DEFLATE streams (the
+// second too large to read ahead).
 func dataWheel() indextest.WheelSpec {
+	corpus, blob := dataCorpus()
 	// Data lands where pip's scheme for the image's Python puts it
 	// (/usr/local for Debian's system Python), which sysconfig names.
 	script := "#!python\nimport os, sysconfig\n" +
@@ -48,8 +53,33 @@ func dataWheel() indextest.WheelSpec {
 		Data: []indextest.DataFile{
 			{Scheme: "scripts", WheelFile: indextest.WheelFile{Path: dataScript, Data: []byte(script), Mode: 0o755}},
 			{Scheme: "data", WheelFile: indextest.WheelFile{Path: "share/hfpack-e2e/greeting.txt", Data: []byte(dataGreeting + "\n")}},
+			{Scheme: "data", WheelFile: indextest.WheelFile{Path: dataBlob, Data: blob}},
 		},
+		Files: []indextest.WheelFile{{Path: "hfpack_e2e_data/corpus.py", Data: corpus}},
 	}
+}
+
+// dataBlob is dataWheel's binary file, under the data scheme's /usr/local.
+const dataBlob = "share/hfpack-e2e/blob.bin"
+
+// dataCorpus returns the contents of dataWheel's module (48 KiB of Python)
+// and binary file (300 KiB, incompressible).
+func dataCorpus() (corpus, blob []byte) {
+	var b strings.Builder
+	b.WriteString("WORDS = [\n")
+	for i := 0; b.Len() < 48<<10; i++ {
+		fmt.Fprintf(&b, "    %q,\n", fmt.Sprintf("word-%d-%x", i, i*2654435761%1000003))
+	}
+	b.WriteString("]\n")
+	blob = make([]byte, 300<<10)
+	x := uint64(88172645463325252)
+	for i := range blob {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		blob[i] = byte(x)
+	}
+	return []byte(b.String()), blob
 }
 
 // startIndex serves the example's wheel and the .data package on 127.0.0.1.

@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -153,6 +155,24 @@ func serveAndProbe(t *testing.T, b *harness.Bundle) {
 		}
 		if got := strings.TrimSpace(string(out)); got != dataGreeting {
 			t.Errorf("%s printed %q, want %q", dataScript, got, dataGreeting)
+		}
+		// The larger members, which the embedded builder carries as the
+		// wheel's own DEFLATE streams, arrive byte for byte.
+		corpus, blob := dataCorpus()
+		for file, want := range map[string][]byte{
+			"hfpack_e2e_data.corpus": corpus, // a module: wherever site-packages is
+			"/usr/local/" + dataBlob: blob,
+		} {
+			const hash = "import hashlib, importlib, sys; f = sys.argv[1]\n" +
+				"if not f.startswith('/'): f = importlib.import_module(f).__file__\n" +
+				"print(hashlib.sha256(open(f, 'rb').read()).hexdigest())"
+			out, err := c.Exec(t.Context(), "python3", "-c", hash, file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.TrimSpace(string(out)), fmt.Sprintf("%x", sha256.Sum256(want)); got != want {
+				t.Errorf("%s in the container has sha256 %s, want %s", file, got, want)
+			}
 		}
 	})
 
