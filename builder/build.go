@@ -74,6 +74,9 @@ func buildLayers(ctx context.Context, p *Plan, o *options) ([]v1.Layer, error) {
 			}
 			_, planned := p.planned.Load(lp.Key)
 			out[i], cached[i] = l, hit && !planned
+			if o.layerReady != nil {
+				o.layerReady(l)
+			}
 			return nil
 		})
 	}

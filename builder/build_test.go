@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -327,5 +328,41 @@ func TestWheelLayers(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("wheel layers (-want +got):\n%s", diff)
+	}
+}
+
+// WithLayerReady hands over each layer Build adds, once, before Build
+// returns, cold or from the cache: what a caller pushes early is exactly
+// the image's own layers.
+func TestLayerReadyGetsEachLayer(t *testing.T) {
+	baseDir, baseDigest := baseLayout(t)
+	p := newProject(t, baseDir, baseDigest)
+	cacheDir := t.TempDir()
+	for _, run := range []string{"cold", "cached"} {
+		var mu sync.Mutex
+		got := map[v1.Hash]int{}
+		img, plan, _ := build(t, p, cacheDir, builder.WithLayerReady(func(l v1.Layer) {
+			d, err := l.Digest()
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			got[d]++
+			mu.Unlock()
+		}))
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := layers[len(layers)-len(plan.Layers):]
+		if len(got) != len(own) {
+			t.Errorf("%s build: %d layers handed over, want the plan's %d", run, len(got), len(own))
+		}
+		for _, l := range own {
+			d, _ := l.Digest()
+			if got[d] != 1 {
+				t.Errorf("%s build: layer %s handed over %d times, want once", run, d, got[d])
+			}
+		}
 	}
 }

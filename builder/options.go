@@ -27,6 +27,7 @@ type options struct {
 	remote       []remote.Option
 	report       *Report
 	storeAll     bool
+	layerReady   func(v1.Layer)
 }
 
 // Option configures NewPlan and Build.
@@ -131,4 +132,15 @@ type LayerReport struct {
 	Size   int64
 	// Cached is true when the layer came from the cache without any work.
 	Cached bool
+}
+
+// WithLayerReady calls f with each layer Build adds to the base, as soon
+// as it is written or found in the cache, from the goroutine that built
+// it, while other layers may still be building: a caller can start pushing
+// it (publish.Prepush). f must return quickly.
+func WithLayerReady(f func(v1.Layer)) Option {
+	return func(o *options) error {
+		o.layerReady = f
+		return nil
+	}
 }

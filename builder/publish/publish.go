@@ -150,16 +150,7 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 	if err != nil {
 		return err
 	}
-	ro := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithTransport(o.transport),
-		remote.WithJobs(o.jobs),
-		remote.WithRetryBackoff(o.backoff),
-		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
-			http.StatusInternalServerError, http.StatusBadGateway,
-			http.StatusServiceUnavailable, http.StatusGatewayTimeout),
-	}
+	ro := o.remote(ctx)
 	// The image goes by digest first, then its referrers, and the tag
 	// moves last: a push that fails half-way leaves the tag where it was.
 	// The progress channel is closed when the image's push ends, so the
@@ -194,6 +185,20 @@ func push(ctx context.Context, img v1.Image, ref string, o *options) error {
 		return redactErr(fmt.Errorf("tagging %s: %w", tag, authError(registry, err)))
 	}
 	return nil
+}
+
+// remote returns the options of every request to a registry.
+func (o *options) remote(ctx context.Context) []remote.Option {
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithTransport(o.transport),
+		remote.WithJobs(o.jobs),
+		remote.WithRetryBackoff(o.backoff),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
+			http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout),
+	}
 }
 
 // writeArchive writes a docker-archive tarball to a temporary file beside

@@ -127,13 +127,31 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	case f.emitLLB != "":
 		return emitLLB(ctx, g, p, plan, f.emitLLB)
 	}
-	be, done, err := f.backend(g, pr, c)
+	// The embedded builder pushes each layer as soon as it is written,
+	// beside the next; the image's push then finds them there.
+	var pre *publish.Prepush
+	var extra []builder.Option
+	if t, ok := registryTarget(targets); ok && f.builder != builderBuildKit && f.verify == "" {
+		if pre, err = publish.NewPrepush(ctx, t); err != nil {
+			return err
+		}
+		extra = append(extra, builder.WithLayerReady(pre.Add))
+	}
+	be, done, err := f.backend(g, pr, c, extra...)
 	if err != nil {
 		return err
 	}
 	defer done()
 	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
 	built, err := be.Build(ctx, plan)
+	if pre != nil {
+		if err != nil {
+			pre.Cancel()
+		} else if err := pre.Wait(); err != nil {
+			// The image's push sends what is missing, or fails saying why.
+			g.ui.Infof("layers pushed early: %v", err)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -257,6 +275,16 @@ func finishBuild(g *globals, res *BuildResult, digestFile string) error {
 		_, err := fmt.Fprintln(w, res.Digest)
 		return err
 	})
+}
+
+// registryTarget returns the registry target among ts, if any.
+func registryTarget(ts []publish.Target) (publish.Target, bool) {
+	for _, t := range ts {
+		if t.Kind == publish.Registry {
+			return t, true
+		}
+	}
+	return publish.Target{}, false
 }
 
 // repoOf strips a tag or digest from a reference.

@@ -57,9 +57,9 @@ func emitLLB(ctx context.Context, g *globals, p *pipeline.Project, plan *builder
 // build is over. The embedded builder keeps its layers in c; BuildKit's
 // images come back into an export store beside it (llb.Store), which the
 // daemon fills with only the blobs it lacks.
-func (f *buildFlags) backend(g *globals, pr *pipeline.Prepared, c *buildcache.Cache) (builder.Backend, func(), error) {
+func (f *buildFlags) backend(g *globals, pr *pipeline.Prepared, c *buildcache.Cache, extra ...builder.Option) (builder.Backend, func(), error) {
 	if f.builder != builderBuildKit {
-		opts := []builder.Option{builder.WithCache(c)}
+		opts := append([]builder.Option{builder.WithCache(c)}, extra...)
 		if pr.BaseImage != nil {
 			opts = append(opts, builder.WithBaseImage(pr.BaseImage))
 		}
