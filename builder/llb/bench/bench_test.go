@@ -254,9 +254,22 @@ func BenchmarkBuildKit(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		r, err := builder.Embedded(builder.WithCache(c)).Build(ctx, plan)
+		opts := []builder.Option{builder.WithCache(c)}
+		var pre *publish.Prepush
+		if *push { // as hfpack build --push: each layer pushed as soon as written
+			if pre, err = publish.NewPrepush(ctx, publish.Target{Kind: publish.Registry, Ref: repo + ":latest"}); err != nil {
+				return err
+			}
+			opts = append(opts, builder.WithLayerReady(pre.Add))
+		}
+		r, err := builder.Embedded(opts...).Build(ctx, plan)
 		if err != nil {
 			return err
+		}
+		if pre != nil {
+			if err := pre.Wait(); err != nil {
+				return err
+			}
 		}
 		return publishLayout(r.Image)
 	}

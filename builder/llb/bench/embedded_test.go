@@ -49,18 +49,28 @@ func BenchmarkEmbeddedCold(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// As hfpack build --push does: each layer is pushed as soon as it
+		// is written; the push after the build sends what is left.
+		target := publish.Target{Kind: publish.Registry, Ref: fmt.Sprintf("%s/bench/cold%d:latest", reg.Addr, i)}
 		t0 := time.Now()
-		img, err := builder.Embedded(builder.WithCache(c)).Build(ctx, plan)
+		pre, err := publish.NewPrepush(ctx, target)
+		if err != nil {
+			b.Fatal(err)
+		}
+		img, err := builder.Embedded(builder.WithCache(c), builder.WithLayerReady(pre.Add)).Build(ctx, plan)
 		if err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		_, err = publish.Publish(ctx, img.Image, publish.Target{Kind: publish.Registry, Ref: fmt.Sprintf("%s/bench/cold%d:latest", reg.Addr, i)})
+		if err := pre.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		_, err = publish.Publish(ctx, img.Image, target)
 		if err != nil {
 			b.Fatal(err)
 		}
 		t2 := time.Now()
-		fmt.Printf("embedded cold %d: build %.2fs push %.2fs total %.2fs load %s\n", i, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t2.Sub(t0).Seconds(), loadavg())
+		fmt.Printf("embedded cold %d: build (layers pushed as written) %.2fs, then push %.2fs, total %.2fs load %s\n", i, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t2.Sub(t0).Seconds(), loadavg())
 		if i == 0 {
 			for _, l := range img.Layers {
 				fmt.Printf("  layer %-20s %12d %s\n", l.Name, l.Size, l.Digest)
