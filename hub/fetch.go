@@ -60,10 +60,16 @@ type Fetcher struct {
 	// records them in its hash cache, so checking the model against the
 	// lock reads no file a second time.
 	Remember func(path, sha256 string) error
+	// Hold, when set, is called with each temporary file Resolve creates
+	// in BlobDir, and the release it returns once the file is renamed or
+	// removed: with it a caller can remove the temporaries (TempPrefix)
+	// a killed process left without touching a live one's
+	// (internal/leftover's Hold and Clean).
+	Hold func(path string) (release func(), err error)
 }
 
 // BlobPath is where the blob with sha256 sum lives in the cache.
-func (f *Fetcher) BlobPath(sum string) string { return filepath.Join(f.Dir, "blobs", "sha256", sum) }
+func (f *Fetcher) BlobPath(sum string) string { return filepath.Join(f.BlobDir(), sum) }
 
 // Snapshot fetches the snapshot's files and returns a directory holding
 // them under their repository paths (hard links to the blobs), the model

@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hfpack/hfpack/hub"
 	"github.com/hfpack/hfpack/hub/hubtest"
+	"github.com/hfpack/hfpack/internal/leftover"
 )
 
 const (
@@ -380,5 +383,64 @@ func TestFetcherResolveKeepsSmallFiles(t *testing.T) {
 	}
 	if n := s.Requests() - before; n != 2 {
 		t.Errorf("after a damaged record: %d requests, want 2 (the listing and that file)", n)
+	}
+}
+
+// Resolve holds each small-file download while it writes it (Fetcher.Hold),
+// so what a killed lock left in the cache, and only that, can be told and
+// removed (internal/leftover.Clean of TempPrefix, as hfpack lock does): one
+// another process still holds, or just created, is kept.
+func TestResolveHoldsItsDownloads(t *testing.T) {
+	s := newHub(t, hubtest.Options{})
+	s.Commit(repoID, "main", hubtest.Model(64<<10, 1))
+	cache := t.TempDir()
+	dir := filepath.Join(cache, "blobs", "sha256")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute)
+	mk := func(name string, mtime time.Time) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("half a file"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	killed, held, fresh := mk(".tmp-git-blob-1", old), mk(".tmp-git-blob-2", old), mk(".tmp-git-blob-3", time.Now())
+	release, err := leftover.Hold(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	f := fetcher(t, client(t, s, ""), cache)
+	var mu sync.Mutex
+	holding := 0
+	f.Hold = func(p string) (func(), error) {
+		if !strings.HasPrefix(filepath.Base(p), hub.TempPrefix) || filepath.Dir(p) != f.BlobDir() {
+			t.Errorf("Hold(%s): not a temporary of the blob directory", p)
+		}
+		release, err := leftover.Hold(p)
+		mu.Lock()
+		holding++
+		mu.Unlock()
+		return release, err
+	}
+	leftover.Clean(f.BlobDir(), hub.TempPrefix)
+	if _, err := f.Resolve(context.Background(), repoID, "main", hub.Selection{}); err != nil {
+		t.Fatal(err)
+	}
+	if holding != 4 {
+		t.Errorf("Resolve held %d downloads, want the 4 small files", holding)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, hub.TempPrefix+"*")); len(left) != 2 {
+		t.Errorf("temporaries left: %q, want the held and the fresh one", left)
+	}
+	for p, want := range map[string]bool{killed: false, held: true, fresh: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s exists = %v after Resolve, want %v", filepath.Base(p), err == nil, want)
+		}
 	}
 }

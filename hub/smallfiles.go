@@ -28,6 +28,14 @@ func (f *Fetcher) Resolve(ctx context.Context, repo, revision string, sel Select
 	return f.Client.resolve(ctx, repo, revision, sel, f.smallFile)
 }
 
+// TempPrefix starts the names of the files Resolve downloads into the blob
+// directory (BlobDir) before renaming them into place: those a killed
+// process left can be told by it (see Fetcher.Hold).
+const TempPrefix = ".tmp-git-blob-"
+
+// BlobDir is the directory of the cached blobs.
+func (f *Fetcher) BlobDir() string { return filepath.Join(f.Dir, "blobs", "sha256") }
+
 // gitRef is where the sha256 of git blob oid is recorded.
 func (f *Fetcher) gitRef(oid string) string { return filepath.Join(f.Dir, "refs", "git-blob", oid) }
 
@@ -43,12 +51,19 @@ func (f *Fetcher) smallFile(ctx context.Context, repo, commit string, sib Siblin
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", 0, fmt.Errorf("model cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-git-blob-*")
+	tmp, err := os.CreateTemp(dir, TempPrefix+"*")
 	if err != nil {
 		return "", 0, fmt.Errorf("model cache: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	defer tmp.Close()
+	if f.Hold != nil {
+		release, err := f.Hold(tmp.Name())
+		if err != nil {
+			return "", 0, fmt.Errorf("model cache: %w", err)
+		}
+		defer release()
+	}
 	// The git blob id covers a header with the size, so it can be
 	// computed while downloading only when the listing gave the size.
 	var git hash.Hash

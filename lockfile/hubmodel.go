@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hfpack/hfpack/hub"
+	"github.com/hfpack/hfpack/internal/leftover"
 	"github.com/hfpack/hfpack/lockfile/pylock"
 	"github.com/hfpack/hfpack/manifest"
 )
@@ -114,7 +115,9 @@ func lockHubModel(ctx context.Context, m *manifest.Manifest, prev *pylock.Lock, 
 	// The small files Resolve downloads to hash go into the cache the
 	// build fetches into, so neither a later lock nor the build fetches
 	// them again.
-	f := &hub.Fetcher{Client: c, Dir: HubCacheDir(cacheRoot)}
+	f := &hub.Fetcher{Client: c, Dir: HubCacheDir(cacheRoot), Hold: leftover.Hold}
+	// What a killed lock was downloading, no process holds any more.
+	leftover.Clean(f.BlobDir(), hub.TempPrefix)
 	snap, err := f.Resolve(ctx, m.HubRepo(), rev, hub.Selection{Include: m.Model.Include, Exclude: m.Model.Exclude, TrustRemoteCode: m.Model.TrustRemoteCode})
 	if err != nil {
 		return nil, nil, fmt.Errorf("locking model %s: %w", m.Model.Source, err)
