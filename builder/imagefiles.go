@@ -62,13 +62,15 @@ func CheckWheels(ctx context.Context, p *Plan, base v1.Image, c *cache.Cache) (w
 		}
 	}
 	t := tree.New()
-	s := SchemeFor(p.Base)
-	for _, w := range wheels {
-		opts := []wheelinstall.Option{wheelinstall.WithFilename(w.Filename)}
-		if c != nil { // the build's install then need not hash the wheel again
-			opts = append(opts, wheelinstall.WithKnownHashes(c))
+	// Read on all cores at once, added in the lock's order: the first
+	// refusal is the one installing them in turn meets. With the cache,
+	// the build's install need not hash a wheel again.
+	prepared, errs := prepareWheels(wheels, SchemeFor(p.Base), func(w WheelRef) []wheelinstall.Option { return wheelOptions(w, c, nil) })
+	for i, w := range wheels {
+		if errs[i] != nil {
+			return warnings, errs[i]
 		}
-		res, err := wheelinstall.Install(t, w.Source, w.SHA256, s, opts...)
+		res, err := prepared[i].Commit(t)
 		if err != nil {
 			return warnings, err
 		}

@@ -33,17 +33,7 @@ func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache, files *wh
 // one after another, so the result and the first error are those of
 // installing them in turn.
 func installWheels(t *tree.Tree, ws []WheelRef, base Base, c *cache.Cache, files *wheelinstall.Files) error {
-	prepared := make([]*wheelinstall.Prepared, len(ws))
-	errs := make([]error, len(ws))
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, w := range ws {
-		g.Go(func() error {
-			prepared[i], errs[i] = wheelinstall.Prepare(w.Source, w.SHA256, SchemeFor(base), wheelOptions(w, c, files)...)
-			return nil
-		})
-	}
-	g.Wait()
+	prepared, errs := prepareWheels(ws, SchemeFor(base), func(w WheelRef) []wheelinstall.Option { return wheelOptions(w, c, files) })
 	for i, w := range ws {
 		if errs[i] != nil {
 			return fmt.Errorf("installing %s: %w", w.Filename, errs[i])
@@ -53,6 +43,23 @@ func installWheels(t *tree.Tree, ws []WheelRef, base Base, c *cache.Cache, files
 		}
 	}
 	return nil
+}
+
+// prepareWheels runs wheelinstall.Prepare on each of ws, on all cores at
+// once; the i-th result, or error, is ws[i]'s.
+func prepareWheels(ws []WheelRef, s wheelinstall.Scheme, opts func(WheelRef) []wheelinstall.Option) ([]*wheelinstall.Prepared, []error) {
+	prepared := make([]*wheelinstall.Prepared, len(ws))
+	errs := make([]error, len(ws))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, w := range ws {
+		g.Go(func() error {
+			prepared[i], errs[i] = wheelinstall.Prepare(w.Source, w.SHA256, s, opts(w)...)
+			return nil
+		})
+	}
+	g.Wait()
+	return prepared, errs
 }
 
 func wheelOptions(w WheelRef, c *cache.Cache, files *wheelinstall.Files) []wheelinstall.Option {
