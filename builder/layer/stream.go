@@ -87,6 +87,10 @@ func (l *TreeLayer) Compressed() (io.ReadCloser, error) {
 	return readCloser{pr, func() error { cancel(); return pr.Close() }}, nil
 }
 
+// ChecksCompressed reports that Compressed checks what it streams against
+// the descriptor (see there): a consumer need not hash it again.
+func (l *TreeLayer) ChecksCompressed() bool { return true }
+
 // Uncompressed streams the tar.
 func (l *TreeLayer) Uncompressed() (io.ReadCloser, error) {
 	rc, err := l.Compressed()

@@ -272,6 +272,14 @@ func writeImageBlobs(ctx context.Context, blobs string, img v1.Image) error {
 		if fl, ok := l.(blobFile); ok && linkBlob(blobs, fl.Path(), d, size) {
 			continue
 		}
+		// A layer regenerated from its files checks its own stream: the
+		// copy is not hashed a second time.
+		if sc, ok := l.(selfChecked); ok && sc.ChecksCompressed() {
+			if err := writeCheckedBlob(ctx, blobs, d, size, l.Compressed); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := writeBlob(ctx, blobs, d, size, l.Compressed); err != nil {
 			return err
 		}
@@ -291,6 +299,13 @@ func writeImageBlobs(ctx context.Context, blobs string, img v1.Image) error {
 		}
 	}
 	return nil
+}
+
+// selfChecked is a layer whose Compressed stream checks the bytes it
+// yields against the layer's digest and size and fails, instead of
+// ending, when they differ (builder/layer.TreeLayer).
+type selfChecked interface {
+	ChecksCompressed() bool
 }
 
 // blobFile is a layer whose compressed blob is a file of its own, checked
@@ -358,8 +373,24 @@ func writeBlob(ctx context.Context, blobs string, h v1.Hash, size int64, open fu
 	return writeFileAtomic(blobs, tmpBlobPrefix, h.Hex, ctxReader{ctx, rc}, check)
 }
 
+// writeCheckedBlob is writeBlob for a stream that checks itself (see
+// selfChecked): it is copied, not hashed; a stream that fails leaves
+// nothing, as in writeBlob.
+func writeCheckedBlob(ctx context.Context, blobs string, h v1.Hash, size int64, open func() (io.ReadCloser, error)) error {
+	if fi, err := os.Stat(filepath.Join(blobs, h.Hex)); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
+		return nil
+	}
+	rc, err := open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return writeFileAtomic(blobs, tmpBlobPrefix, h.Hex, ctxReader{ctx, rc}, nil)
+}
+
 // writeFileAtomic writes r to dir/name through a held temporary file named
-// prefix*, checked by check (length and sha256) before the rename.
+// prefix*, checked by check (length and sha256) before the rename; with no
+// check, r is not hashed.
 func writeFileAtomic(dir, prefix, name string, r io.Reader, check func(int64, []byte) error) error {
 	f, err := os.CreateTemp(dir, prefix+"*")
 	if err != nil {
@@ -372,10 +403,14 @@ func writeFileAtomic(dir, prefix, name string, r io.Reader, check func(int64, []
 		return err
 	}
 	defer release()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
-	if err == nil && check != nil {
-		err = check(n, h.Sum(nil))
+	var n int64
+	if check != nil {
+		h := sha256.New()
+		if n, err = io.Copy(io.MultiWriter(f, h), r); err == nil {
+			err = check(n, h.Sum(nil))
+		}
+	} else {
+		_, err = io.Copy(f, r)
 	}
 	if err == nil {
 		err = f.Chmod(0o644)
