@@ -38,6 +38,9 @@ func (e *HashError) Error() string {
 // Cache is an on-disk cache rooted at a directory.
 type Cache struct {
 	dir string
+	// verified remembers the blobs checked (or written) by VerifyBlob's
+	// callers, by path and FileID: one unchanged since is not read again.
+	verified *fsio.Hasher
 }
 
 // DefaultDir returns $HFPACK_CACHE_DIR, or os.UserCacheDir()/hfpack.
@@ -67,7 +70,7 @@ func Open(dir string) (*Cache, error) {
 			return nil, fmt.Errorf("opening cache: %w", err)
 		}
 	}
-	return &Cache{dir: dir}, nil
+	return &Cache{dir: dir, verified: fsio.NewHasher(filepath.Join(dir, "verified"))}, nil
 }
 
 // Dir returns the cache's root directory.
@@ -124,7 +127,18 @@ func (c *Cache) writeBlob(what, want string, r io.Reader, sync bool) (sum, path 
 	if err = tmp.CommitAs(path); err != nil {
 		return "", "", fmt.Errorf("caching %s: %w", what, err)
 	}
+	if sync {
+		c.rememberVerified(path, sum)
+	}
 	return sum, path, nil
+}
+
+// rememberVerified records that the blob at path, as it is now, has
+// sha256 sum. It is best effort: without the record, VerifyBlob hashes.
+func (c *Cache) rememberVerified(path, sum string) {
+	if src, err := fsio.StatSource(path); err == nil {
+		c.verified.Remember(src, sum)
+	}
 }
 
 // PutBlob stores data and returns its sha256. Its readers must use
@@ -156,12 +170,25 @@ func (c *Cache) ReadBlob(sum string) ([]byte, error) {
 }
 
 // VerifyBlob checks the blob's hash by streaming it and returns its path.
+// A blob this cache wrote or verified before, unchanged since (same size,
+// modification and change times, inode), is not read again: a build does
+// not re-hash gigabytes of cached wheels it hashed when it fetched them.
 // A corrupted blob is removed and ErrNotFound returned.
 func (c *Cache) VerifyBlob(sum string) (string, error) {
 	if !validHex(sum) {
 		return "", fmt.Errorf("verifying cached blob: malformed sha256 %q", sum)
 	}
 	path := c.BlobPath(sum)
+	src, err := fsio.StatSource(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("verifying cached blob %s: %w", sum, err)
+	}
+	if known, ok := c.verified.Known(src); ok && known == sum {
+		return path, nil
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", ErrNotFound
@@ -178,6 +205,7 @@ func (c *Cache) VerifyBlob(sum string) (string, error) {
 		os.Remove(path)
 		return "", ErrNotFound
 	}
+	c.verified.Remember(src, sum) // stat'ed before the read: a change during it voids the record
 	return path, nil
 }
 

@@ -155,3 +155,72 @@ func TestDefaultDirEnv(t *testing.T) {
 		t.Errorf("DefaultDir = %q, %v", d, err)
 	}
 }
+
+// rchar is what this process has read so far through read(2) and friends.
+func rchar(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		t.Skipf("no /proc/self/io to count reads: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "rchar: "); ok {
+			var n int64
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	t.Fatal("/proc/self/io has no rchar")
+	return 0
+}
+
+// A wheel the cache wrote, or verified, is not read again to verify it
+// while it is unchanged; one changed since, even keeping its size and
+// modification time, is hashed again, found damaged and removed.
+func TestVerifyBlobReadsAnUnchangedBlobOnce(t *testing.T) {
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("wheel bytes "), 1<<20/12*8) // ~8 MiB
+	sum, path, err := c.WriteBlob("w.whl", "", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := rchar(t)
+	for range 3 {
+		if p, err := c.VerifyBlob(sum); err != nil || p != path {
+			t.Fatalf("VerifyBlob() = %q, %v", p, err)
+		}
+	}
+	if read := rchar(t) - before; read > int64(len(data))/2 {
+		t.Errorf("three verifications of a blob written by the cache read %d bytes, want it not read", read)
+	}
+
+	// Reopened (another process): the record still holds.
+	c2, err := Open(c.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before = rchar(t)
+	if _, err := c2.VerifyBlob(sum); err != nil {
+		t.Fatal(err)
+	}
+	if read := rchar(t) - before; read > int64(len(data))/2 {
+		t.Errorf("a verification in a new Cache read %d bytes, want it not read", read)
+	}
+
+	fi, _ := os.Stat(path)
+	damaged := append([]byte(nil), data...)
+	damaged[100] ^= 1
+	if err := os.WriteFile(path, damaged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(path, fi.ModTime(), fi.ModTime())
+	if _, err := c2.VerifyBlob(sum); !errors.Is(err, ErrNotFound) {
+		t.Errorf("VerifyBlob() of a blob damaged in place = %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the damaged blob is still there: %v", err)
+	}
+}
