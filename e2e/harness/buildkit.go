@@ -106,7 +106,8 @@ type BuildKit struct {
 }
 
 type buildkitOptions struct {
-	insecure []string
+	insecure  []string
+	debugAddr string
 }
 
 // BuildKitOption configures StartBuildKit.
@@ -116,6 +117,12 @@ type BuildKitOption func(*buildkitOptions)
 // plain HTTP (for the harness Registry). By default no registry is insecure.
 func WithInsecureRegistry(hostport string) BuildKitOption {
 	return func(o *buildkitOptions) { o.insecure = append(o.insecure, hostport) }
+}
+
+// WithDebugAddr has buildkitd serve its debug handlers (net/http/pprof, expvar) on addr
+// (host:port), for profiling the daemon from a benchmark.
+func WithDebugAddr(addr string) BuildKitOption {
+	return func(o *buildkitOptions) { o.debugAddr = addr }
 }
 
 // StartBuildKit starts buildkitd as root with the OCI worker (Debian's runc) and the containerd
@@ -174,6 +181,9 @@ func (bk *BuildKit) start(ctx context.Context, o buildkitOptions) (*daemon, erro
 		"--addr", bk.Addr,
 		"--oci-worker=true", "--containerd-worker=false",
 	)
+	if o.debugAddr != "" {
+		cmd.Args = append(cmd.Args, "--debugaddr", o.debugAddr)
+	}
 	d, err := startDaemon("buildkitd", cmd)
 	if err != nil {
 		return nil, err
