@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -72,17 +74,31 @@ func Main(args []string) error {
 }
 
 // Write materialises t under dir with normalised modes and every
-// modification time set to mtime (directories last, deepest first).
+// modification time set to mtime: each file's before it is closed, then
+// the directories' and links', deepest first. Files are written one at a
+// time: on ext4 most of a file's cost is creating its inode, and creates in
+// parallel contend in the allocator (more CPU, no less time, measured on
+// the serving-shaped fixture).
 func Write(t *tree.Tree, dir string, mtime time.Time) error {
 	entries := t.Entries()
+	ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	buf := make([]byte, 256<<10)
 	for _, e := range entries {
 		p := filepath.Join(dir, filepath.FromSlash(e.Path))
-		if err := writeEntry(p, e); err != nil {
+		var err error
+		if e.Type == tree.File {
+			err = copyFile(p, e, buf, ts)
+		} else {
+			err = writeEntry(p, e)
+		}
+		if err != nil {
 			return fmt.Errorf("writing /%s: %w", e.Path, err)
 		}
 	}
-	ts := []unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
 	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Type == tree.File {
+			continue
+		}
 		p := filepath.Join(dir, filepath.FromSlash(entries[i].Path))
 		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("setting the time of /%s: %w", entries[i].Path, err)
@@ -100,17 +116,17 @@ func writeEntry(p string, e tree.Entry) error {
 		return os.Chmod(p, 0o755)
 	case tree.Symlink:
 		return os.Symlink(e.Linkname, p)
-	case tree.File:
-		mode := os.FileMode(0o644)
-		if e.Mode&0o111 != 0 {
-			mode = 0o755
-		}
-		return copyFile(p, e, mode)
 	}
 	return fmt.Errorf("unsupported entry type %s", e.Type)
 }
 
-func copyFile(p string, e tree.Entry, mode os.FileMode) error {
+// copyFile writes the file e at p with its normalised mode and time ts,
+// reading through buf.
+func copyFile(p string, e tree.Entry, buf []byte, ts []unix.Timespec) error {
+	mode := os.FileMode(0o644)
+	if e.Mode&0o111 != 0 {
+		mode = 0o755
+	}
 	r, err := e.Open()
 	if err != nil {
 		return err
@@ -120,15 +136,39 @@ func copyFile(p string, e tree.Entry, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	// Not f.ReadFrom, which allocates a buffer of its own for every file.
+	n, err := io.CopyBuffer(struct{ io.Writer }{f}, r, buf)
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("wrote %d bytes, want %d", n, e.Size)
 	}
+	if err == nil {
+		err = f.Chmod(mode) // the umask may have cleared bits
+	}
+	if err == nil {
+		err = futimens(f, ts)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// futimens sets f's access and modification times (utimensat with a NULL
+// path, which names the descriptor itself).
+func futimens(f *os.File, ts []unix.Timespec) error {
+	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
-	return os.Chmod(p, mode) // the umask may have cleared bits
+	var errno syscall.Errno
+	err = rc.Control(func(fd uintptr) {
+		_, _, errno = unix.Syscall6(unix.SYS_UTIMENSAT, fd, 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	})
+	if err != nil {
+		return err
+	}
+	if errno != 0 {
+		return os.NewSyscallError("utimensat", errno)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package install_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -176,4 +177,23 @@ func TestWriteFixesTimes(t *testing.T) {
 func shaOf(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+func TestWriteNamesTheFileItCannotWrite(t *testing.T) {
+	tr := tree.New()
+	tr.AddBytes("a/b/c.txt", 0o644, []byte("x"))
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "a/b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a/b/c.txt"), []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := install.Write(tr, dir, time.Unix(42, 0))
+	if err == nil || !strings.Contains(err.Error(), "/a/b/c.txt") || !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Write over an existing file: got %v, want an error naming /a/b/c.txt that wraps fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a/b/c.txt")); string(b) != "y" {
+		t.Errorf("the existing file was overwritten: %q", b)
+	}
 }
