@@ -26,21 +26,40 @@ var _ builder.Backend = (*Backend)(nil)
 
 // NewBackend returns the Backend that solves on the daemon at addr (see
 // Solve) and exports into store; opts are Solve's (WithProgress,
-// WithBaseImage, WithInstaller...), and must not add exports.
+// WithBaseImage, WithInstaller, WithDaemonPush...), and must not add
+// exports.
 func NewBackend(addr string, store *Store, opts ...SolveOption) *Backend {
 	return &Backend{addr: addr, store: store, opts: slices.Clip(opts)}
 }
 
-// Build solves p and returns its image, read from the store. BuildKit does
+// Build solves p and returns its image, read from the store (or, with
+// WithDaemonPush, from the registry the daemon pushed it to). BuildKit does
 // not say which layers came from its cache: the result has no Layers.
 func (b *Backend) Build(ctx context.Context, p *builder.Plan) (*builder.Result, error) {
-	res, err := Solve(ctx, b.addr, p, append(b.opts, WithStore(b.store))...)
+	var o solveOptions
+	for _, opt := range b.opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	opts := b.opts
+	if o.push == nil {
+		opts = append(opts, WithStore(b.store))
+	}
+	res, err := Solve(ctx, b.addr, p, opts...)
 	if err != nil {
 		return nil, err
 	}
 	d, err := v1.NewHash(res.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("buildkit: image digest %q: %w", res.Digest, err)
+	}
+	if o.push != nil {
+		img, err := pushedImage(ctx, *o.push, d, o.remote...)
+		if err != nil {
+			return nil, err
+		}
+		return &builder.Result{Image: img}, nil
 	}
 	img, err := b.store.Image(d)
 	if err != nil {

@@ -24,5 +24,9 @@
 // Solve runs a build through the BuildKit client. Backend is the
 // builder.Backend on top of Solve: the daemon exports each image into a
 // Store, a content-addressed blob directory on the client that receives
-// only the blobs it lacks, and the image is read back from there.
+// only the blobs it lacks, and the image is read back from there. When the
+// build's only destination is a registry (`hfpack build --push` alone),
+// WithDaemonPush has the daemon push the image there by digest instead, so
+// that its layers leave the daemon once, not through the client's session
+// and again from the client; the caller's publish then only moves the tag.
 package llb

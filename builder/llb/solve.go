@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 
 	"github.com/docker/cli/cli/config"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -40,6 +42,7 @@ type solveOptions struct {
 	base      v1.Image
 	remote    []remote.Option
 	archives  []*archive
+	push      *name.Repository
 }
 
 // SolveOption configures Solve.
@@ -236,8 +239,14 @@ func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, e
 	if err != nil {
 		return nil, err
 	}
-	exports := make([]client.ExportEntry, len(o.exports))
-	for i, e := range o.exports {
+	exports := slices.Clone(o.exports)
+	auth := authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard))
+	if o.push != nil {
+		exports = append(exports, pushExport(*o.push))
+		// The daemon pushes with the credentials hfpack's push would use.
+		auth = keychainAuth(pushKeychain)
+	}
+	for i, e := range exports {
 		e.Attrs = exportAttrs(e.Attrs, p.SourceDateEpoch)
 		exports[i] = e
 	}
@@ -251,10 +260,9 @@ func prepare(ctx context.Context, p *builder.Plan, o *solveOptions) (*request, e
 		OCIStores:   stores,
 		Session: []session.Attachable{
 			// Registry credentials come from the docker config and its
-			// credential helpers, as with buildctl and docker buildx.
-			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-				AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
-			}),
+			// credential helpers, as with buildctl and docker buildx;
+			// for a daemon push, from hfpack's push keychain.
+			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{AuthConfigProvider: auth}),
 		},
 	}}, nil
 }

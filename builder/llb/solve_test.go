@@ -20,6 +20,7 @@ import (
 	"github.com/hfpack/hfpack/builder"
 	"github.com/hfpack/hfpack/builder/cache"
 	hfllb "github.com/hfpack/hfpack/builder/llb"
+	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/e2e/harness"
 	"github.com/hfpack/hfpack/lockfile/indextest"
 )
@@ -334,5 +335,66 @@ func TestBackendReceivesOnlyNewBlobs(t *testing.T) {
 	writeFile(t, filepath.Dir(f.inputs.AppFiles[0].Source), filepath.Base(f.inputs.AppFiles[0].Source), []byte("def predict(x):\n    return [x]\n"), 0o644)
 	if _, n := build(f.plan(t)); n != 3 {
 		t.Errorf("after a handler edit: store received %d blobs, want 3 (the app layer, the config and the manifest)", n)
+	}
+}
+
+// With WithDaemonPush the daemon pushes the image into the repository by
+// digest, leaving the tag to the caller: the store receives nothing, the
+// image read back is the one the same plan exports, nothing is tagged until
+// it is published, and publishing it to a tag uploads no layer.
+func TestBackendDaemonPushLeavesTheTag(t *testing.T) {
+	e := newEnv(t)
+	f := newFixture(t, e.base, e.srv)
+	p := f.plan(t)
+	_, res := e.solve(t, p, f)
+	store, err := hfllb.OpenStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := e.reg.Addr + "/hfpack/pushed"
+	be := hfllb.NewBackend(e.bk.Addr, store, hfllb.WithInstaller(installer(t)),
+		hfllb.WithLowerOptions(hfllb.WithWheelURLs(f.url)), hfllb.WithDaemonPush(repo))
+	r, err := be.Build(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := r.Image.Digest(); d.String() != res.Digest {
+		t.Errorf("daemon push built %s, the same plan exported as a layout %s", d, res.Digest)
+	}
+	if n := store.Received(); n != 0 {
+		t.Errorf("store received %d blobs, want 0: the daemon pushes", n)
+	}
+	if err := validate.Image(r.Image); err != nil {
+		t.Errorf("validate.Image(pushed image) = %v", err)
+	}
+	tag, err := name.NewTag(repo + ":latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Head(tag); err == nil {
+		t.Errorf("%s:latest exists before the image is published: the daemon moved the tag", repo)
+	}
+	var uploaded int64
+	ch := make(chan v1.Update, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for u := range ch {
+			uploaded = u.Complete
+		}
+	}()
+	if _, err := publish.Publish(t.Context(), r.Image, publish.Target{Kind: publish.Registry, Ref: repo + ":latest"}, publish.WithProgress(ch)); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	desc, err := remote.Head(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest.String() != res.Digest {
+		t.Errorf("%s:latest is %s, want %s", repo, desc.Digest, res.Digest)
+	}
+	if uploaded != 0 {
+		t.Errorf("publishing the pushed image uploaded %d bytes, want 0", uploaded)
 	}
 }

@@ -228,8 +228,14 @@ func BenchmarkBuildKit(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		be := hfllb.NewBackend(bk.Addr, store, hfllb.WithInstaller(inst),
-			hfllb.WithLowerOptions(hfllb.WithWheelURLs(func(w builder.WheelRef) string { return urls[w.SHA256] })))
+		opts := []hfllb.SolveOption{hfllb.WithInstaller(inst),
+			hfllb.WithLowerOptions(hfllb.WithWheelURLs(func(w builder.WheelRef) string { return urls[w.SHA256] }))}
+		if *push {
+			// As `hfpack build --builder buildkit --push` does: the daemon
+			// pushes the image by digest, publish moves the tag.
+			opts = append(opts, hfllb.WithDaemonPush(repo))
+		}
+		be := hfllb.NewBackend(bk.Addr, store, opts...)
 		r, err := be.Build(ctx, plan)
 		if err != nil {
 			return err
@@ -305,7 +311,7 @@ func BenchmarkBuildKit(b *testing.B) {
 	fmt.Fprintf(&out, "\nbench-buildkit: %d wheels (%d MB of files), %d MB of weights, 1 base with pip; cold = after buildctl prune --all (hfpack: empty build cache)\n",
 		*nWheels, *wheelMB, *modelMB)
 	if *push {
-		fmt.Fprintf(&out, "%d files in the wheels; every build pushes REG/bench/BUILDER:latest to a loopback docker-registry: hfpack publishes as hfpack build --push does (LLB: the daemon exports into the build cache's store first); Dockerfile: buildctl --output type=image,push=true,rewrite-timestamp=true\n", nFiles(*wheelMB, *nWheels, *fileKB))
+		fmt.Fprintf(&out, "%d files in the wheels; every build pushes REG/bench/BUILDER:latest to a loopback docker-registry: hfpack publishes as hfpack build --push does (LLB: the daemon pushes the image by digest, hfpack moves the tag); Dockerfile: buildctl --output type=image,push=true,rewrite-timestamp=true\n", nFiles(*wheelMB, *nWheels, *fileKB))
 	} else {
 		fmt.Fprintf(&out, "hfpack: build, then publish into a new OCI layout (LLB: the daemon exports into the build cache's store); Dockerfile: buildctl --output type=oci,dest=NEW.tar,rewrite-timestamp=true\n")
 	}

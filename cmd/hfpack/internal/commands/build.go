@@ -137,7 +137,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 		}
 		extra = append(extra, builder.WithLayerReady(pre.Add))
 	}
-	be, done, err := f.backend(g, pr, c, extra...)
+	be, done, err := f.backend(g, pr, c, targets, extra...)
 	if err != nil {
 		return err
 	}

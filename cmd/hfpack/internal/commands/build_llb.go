@@ -11,6 +11,7 @@ import (
 	"github.com/hfpack/hfpack/builder"
 	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/llb"
+	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/redact"
 	"github.com/hfpack/hfpack/pipeline"
@@ -56,8 +57,10 @@ func emitLLB(ctx context.Context, g *globals, p *pipeline.Project, plan *builder
 // backend returns the Backend --builder names, and what to call when the
 // build is over. The embedded builder keeps its layers in c; BuildKit's
 // images come back into an export store beside it (llb.Store), which the
-// daemon fills with only the blobs it lacks.
-func (f *buildFlags) backend(g *globals, pr *pipeline.Prepared, c *buildcache.Cache, extra ...builder.Option) (builder.Backend, func(), error) {
+// daemon fills with only the blobs it lacks, or, when the build's only
+// target is --push, go from the daemon straight to the registry
+// (llb.WithDaemonPush): publishing then moves the tag.
+func (f *buildFlags) backend(g *globals, pr *pipeline.Prepared, c *buildcache.Cache, targets []publish.Target, extra ...builder.Option) (builder.Backend, func(), error) {
 	if f.builder != builderBuildKit {
 		opts := append([]builder.Option{builder.WithCache(c)}, extra...)
 		if pr.BaseImage != nil {
@@ -78,6 +81,9 @@ func (f *buildFlags) backend(g *globals, pr *pipeline.Prepared, c *buildcache.Ca
 	opts := []llb.SolveOption{llb.WithProgress(progress)}
 	if pr.BaseImage != nil {
 		opts = append(opts, llb.WithBaseImage(pr.BaseImage))
+	}
+	if len(targets) == 1 && targets[0].Kind == publish.Registry && f.verify == "" {
+		opts = append(opts, llb.WithDaemonPush(repoOf(targets[0].Ref)))
 	}
 	g.ui.Infof("solving on buildkitd at %s", f.bkAddr)
 	return llb.NewBackend(f.bkAddr, store, opts...), func() { progress.Close() }, nil
