@@ -9,12 +9,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ var (
 	daemonProfSecs = flag.Int("daemon-prof-secs", 40, "BenchmarkLLBCold: seconds of the daemon's CPU profile")
 	showProgress   = flag.Bool("progress", false, "BenchmarkLLBCold: print BuildKit's whole progress stream")
 	installerBin   = flag.String("installer", "", "BenchmarkLLBCold: the static hfpack-install binary the ExecOp runs (default: built from this tree)")
+	beforeBin      = flag.String("before-installer", "", "BenchmarkLLBCold: alternate runs as hfpack built before: this installer binary, exporting into the store and pushing from there (-via-store)")
 	viaStore       = flag.Bool("via-store", false, "BenchmarkLLBCold: export into the store and push from it, instead of having the daemon push (hfpack's path before llb.WithDaemonPush)")
 )
 
@@ -95,7 +97,13 @@ func BenchmarkLLBCold(b *testing.B) {
 		repo := fmt.Sprintf("%s/bench/llbcold%d", reg.Addr, i)
 		opts := []hfllb.SolveOption{hfllb.WithInstaller(inst), hfllb.WithProgress(&progress),
 			hfllb.WithLowerOptions(hfllb.WithWheelURLs(func(w builder.WheelRef) string { return urls[w.SHA256] }))}
-		if !*viaStore {
+		mode := ""
+		before := *beforeBin != "" && i%2 == 0
+		if before {
+			mode = " (before: " + filepath.Base(*beforeBin) + ", via the store)"
+			opts[0] = hfllb.WithInstaller(*beforeBin)
+		}
+		if !*viaStore && !before {
 			opts = append(opts, hfllb.WithDaemonPush(repo))
 		}
 		be := hfllb.NewBackend(bk.Addr, store, opts...)
@@ -118,7 +126,7 @@ func BenchmarkLLBCold(b *testing.B) {
 		t2 := time.Now()
 		d, _ := r.Image.Digest()
 		digests = append(digests, d.String())
-		fmt.Printf("llb cold %d: build %.2fs publish %.2fs total %.2fs load %s image %s\n", i, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t2.Sub(t0).Seconds(), loadavg(), d)
+		fmt.Printf("llb cold %d%s: build %.2fs publish %.2fs total %.2fs load %s image %s\n", i, mode, t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t2.Sub(t0).Seconds(), loadavg(), d)
 		if m, err := r.Image.Manifest(); err == nil {
 			for _, l := range m.Layers {
 				fmt.Printf("  layer %12d %s\n", l.Size, l.Digest)
@@ -211,9 +219,10 @@ func cmpFloat(a, b float64) int {
 }
 
 // BenchmarkInstaller times the installer the site-packages ExecOp runs
-// (install.Main, in this process) on the fixture's wheels into a new
-// directory, -reps times, with the CPU it used: the ExecOp's share of a
-// cold LLB build, without buildkitd.
+// (the static binary, as the ExecOp runs it) on the fixture's wheels into a
+// new directory, -reps times, with the CPU it used: the ExecOp's share of a
+// cold LLB build, without buildkitd. With -installer OTHER, each rep runs
+// OTHER too, alternating which goes first.
 func BenchmarkInstaller(b *testing.B) {
 	srv := indextest.NewServer()
 	b.Cleanup(srv.Close)
@@ -230,24 +239,28 @@ func BenchmarkInstaller(b *testing.B) {
 			wheels = append(wheels, install.Wheel{Path: w.Source, SHA256: w.SHA256, Filename: w.Filename})
 		}
 	}
+	bins := []string{installer(b)}
+	if *installerBin != "" {
+		bins = append(bins, *installerBin)
+	}
 	for i := range max(*reps, 1) {
-		out := b.TempDir()
-		args, err := install.Args(builder.SchemeFor(plan.Base), epoch, out, wheels)
-		if err != nil {
-			b.Fatal(err)
+		for k := range bins {
+			bin := bins[(i+k)%len(bins)]
+			out := b.TempDir()
+			args, err := install.Args(builder.SchemeFor(plan.Base), epoch, out, wheels)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := exec.Command(bin, append([]string{"internal", "install-wheels"}, args...)...)
+			cmd.Stderr = os.Stderr
+			t0 := time.Now()
+			if err := cmd.Run(); err != nil {
+				b.Fatal(err)
+			}
+			wall := time.Since(t0)
+			u, s := cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
+			fmt.Printf("installer %d %s: %.2fs wall, %.2fs CPU (user %.2fs, system %.2fs) load %s\n", i, filepath.Base(bin), wall.Seconds(),
+				(u + s).Seconds(), u.Seconds(), s.Seconds(), loadavg())
 		}
-		var r0, r1 syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
-		t0 := time.Now()
-		if err := install.Main(args); err != nil {
-			b.Fatal(err)
-		}
-		wall := time.Since(t0)
-		syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
-		cpu := func(r syscall.Rusage) time.Duration {
-			return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-		}
-		fmt.Printf("installer %d: %.2fs wall, %.2fs CPU (user %.2fs) load %s\n", i, wall.Seconds(), (cpu(r1) - cpu(r0)).Seconds(),
-			time.Duration(r1.Utime.Nano()-r0.Utime.Nano()).Seconds(), loadavg())
 	}
 }
