@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/docker/cli/cli/config/types"
@@ -30,8 +31,8 @@ import (
 // from the keychain hfpack's own push uses (the docker config and its
 // credential helpers, then Google's Application Default Credentials).
 // The registry is reached from the daemon's host. Plain HTTP is allowed
-// where go-containerregistry allows it (localhost and loopback
-// addresses), as for hfpack's own push.
+// for localhost and loopback addresses, as hfpack's own push allows it;
+// any other plain-HTTP registry must be in the daemon's configuration.
 func WithDaemonPush(repo string) SolveOption {
 	return func(o *solveOptions) error {
 		r, err := name.NewRepository(repo)
@@ -53,10 +54,27 @@ func pushExport(repo name.Repository) client.ExportEntry {
 		string(exptypes.OptKeyPush):         "true",
 		string(exptypes.OptKeyPushByDigest): "true",
 	}
-	if repo.Scheme() == "http" {
+	if isLoopback(repo.RegistryStr()) {
 		attrs[string(exptypes.OptKeyInsecure)] = "true"
 	}
 	return client.ExportEntry{Type: client.ExporterImage, Attrs: attrs}
+}
+
+// isLoopback reports whether host[:port] is localhost or a loopback
+// address, where hfpack's own push (go-containerregistry) speaks plain
+// HTTP. BuildKit's insecure flag means plain HTTP only, so it is not set
+// for the private addresses go-containerregistry tries HTTPS on first:
+// those need the daemon's own registry configuration.
+func isLoopback(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // keychainAuth answers the daemon's requests for registry credentials from

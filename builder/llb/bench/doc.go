@@ -13,7 +13,9 @@
 // Each hfpack run does what `hfpack build --output oci:NEW_DIR` does with
 // its builder: build (the LLB through llb.Backend, which has the daemon
 // export into the build cache's content store), then publish into a new
-// OCI layout. The Dockerfile build keeps its reproducible settings
+// OCI layout; with -push, what `hfpack build --push` does (for the LLB:
+// the daemon pushes the image by digest, llb.WithDaemonPush, and publish
+// moves the tag). The Dockerfile build keeps its reproducible settings
 // (SOURCE_DATE_EPOCH, rewrite-timestamp=true) and exports a new OCI tar
 // each run, as `buildctl --output type=oci,dest=FILE` does.
 package bench
