@@ -161,10 +161,11 @@ func serveAndProbe(t *testing.T, b *harness.Bundle) {
 		corpus, blob := dataCorpus()
 		for file, want := range map[string][]byte{
 			"hfpack_e2e_data.corpus": corpus, // a module: wherever site-packages is
-			"/usr/local/" + dataBlob: blob,
+			"data:" + dataBlob:       blob,   // under the scheme's data directory, where the script looks
 		} {
-			const hash = "import hashlib, importlib, sys; f = sys.argv[1]\n" +
-				"if not f.startswith('/'): f = importlib.import_module(f).__file__\n" +
+			const hash = "import hashlib, importlib, os, sys, sysconfig; f = sys.argv[1]\n" +
+				"if f.startswith('data:'): f = os.path.join(sysconfig.get_path('data'), f[5:])\n" +
+				"else: f = importlib.import_module(f).__file__\n" +
 				"print(hashlib.sha256(open(f, 'rb').read()).hexdigest())"
 			out, err := c.Exec(t.Context(), "python3", "-c", hash, file)
 			if err != nil {
