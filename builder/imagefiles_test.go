@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/readcount"
 )
 
 // baseImage is an image of one layer per map, each holding its paths
@@ -133,27 +132,6 @@ func addUnrecorded(t *testing.T, whl []byte, name string) []byte {
 	return buf.Bytes()
 }
 
-// bytesRead is what this process has read so far (/proc/self/io rchar),
-// page cache hits included.
-func bytesRead(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		t.Skipf("no /proc/self/io to count reads: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "rchar: "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("/proc/self/io has no rchar")
-	return 0
-}
-
 // A build checks each wheel's sha256 once: the preflight's CheckWheels
 // hashes it, and the layer's install, with the same cache, reads the wheel
 // only to unpack it.
@@ -170,11 +148,11 @@ func TestBuildHashesWheelOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := plan.Layers[0].Size
-	before := bytesRead(t)
+	before := readcount.Of(t)
 	if _, err := builder.Build(ctx, plan, builder.WithCache(c), builder.WithBaseImage(base)); err != nil {
 		t.Fatal(err)
 	}
-	read := bytesRead(t) - before
+	read := readcount.Of(t) - before
 	t.Logf("the build read %d bytes for a wheel of %d bytes", read, size)
 	if read < size {
 		t.Fatalf("the build read %d bytes, less than the wheel's %d: the count is wrong", read, size)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/layer"
 	"github.com/hfpack/hfpack/builder/publish"
+	"github.com/hfpack/hfpack/internal/readcount"
 )
 
 // Uncompressed model layers are not copied into the cache, yet a rebuild
@@ -86,7 +86,7 @@ func TestChangedWeightsFailPublish(t *testing.T) {
 // weights again. The image and the layer keys are the ones a build with
 // another cache and a plan without any cache give.
 func TestColdBuildReadsModelOnce(t *testing.T) {
-	if _, err := readBytes(); err != nil {
+	if _, err := readcount.Bytes(); err != nil {
 		t.Skipf("no /proc/self/io: %v", err)
 	}
 	baseDir, baseDigest := baseLayout(t)
@@ -100,7 +100,7 @@ func TestColdBuildReadsModelOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	before, _ := readBytes()
+	before, _ := readcount.Bytes()
 	plan, err := builder.NewPlan(ctx, p.inputs, builder.WithCache(c))
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestColdBuildReadsModelOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := readBytes()
+	after, _ := readcount.Bytes()
 	if read := after - before; read < big || read > big+big/2 {
 		t.Errorf("cold plan and build read %d bytes for %d bytes of weights, want them read once", read, big)
 	}
@@ -131,21 +131,6 @@ func TestColdBuildReadsModelOnce(t *testing.T) {
 			t.Errorf("layer %s: key %s without a cache, %s and %s with one", l.Name, l.Key, wantPlan.Layers[i].Key, plan.Layers[i].Key)
 		}
 	}
-}
-
-// readBytes is how many bytes this process has read so far (rchar: page
-// cache hits included).
-func readBytes() (int64, error) {
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "rchar: "); ok {
-			return strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return 0, errors.New("no rchar in /proc/self/io")
 }
 
 // A rewritten model file is hashed again, not taken from the records the

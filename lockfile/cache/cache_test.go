@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hfpack/hfpack/internal/readcount"
 )
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
@@ -156,24 +158,6 @@ func TestDefaultDirEnv(t *testing.T) {
 	}
 }
 
-// rchar is what this process has read so far through read(2) and friends.
-func rchar(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		t.Skipf("no /proc/self/io to count reads: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "rchar: "); ok {
-			var n int64
-			fmt.Sscan(v, &n)
-			return n
-		}
-	}
-	t.Fatal("/proc/self/io has no rchar")
-	return 0
-}
-
 // A wheel the cache wrote, or verified, is not read again to verify it
 // while it is unchanged; one changed since, even keeping its size and
 // modification time, is hashed again, found damaged and removed.
@@ -187,13 +171,13 @@ func TestVerifyBlobReadsAnUnchangedBlobOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := rchar(t)
+	before := readcount.Of(t)
 	for range 3 {
 		if p, err := c.VerifyBlob(sum); err != nil || p != path {
 			t.Fatalf("VerifyBlob() = %q, %v", p, err)
 		}
 	}
-	if read := rchar(t) - before; read > int64(len(data))/2 {
+	if read := readcount.Of(t) - before; read > int64(len(data))/2 {
 		t.Errorf("three verifications of a blob written by the cache read %d bytes, want it not read", read)
 	}
 
@@ -202,11 +186,11 @@ func TestVerifyBlobReadsAnUnchangedBlobOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before = rchar(t)
+	before = readcount.Of(t)
 	if _, err := c2.VerifyBlob(sum); err != nil {
 		t.Fatal(err)
 	}
-	if read := rchar(t) - before; read > int64(len(data))/2 {
+	if read := readcount.Of(t) - before; read > int64(len(data))/2 {
 		t.Errorf("a verification in a new Cache read %d bytes, want it not read", read)
 	}
 

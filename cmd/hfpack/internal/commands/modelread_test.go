@@ -1,39 +1,16 @@
 package commands
 
 import (
-	"bufio"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/hfpack/hfpack/internal/readcount"
 	"github.com/hfpack/hfpack/lockfile/indextest"
 )
-
-// bytesRead is what this process has read so far through read(2) and
-// friends (/proc/self/io rchar), page cache hits included.
-func bytesRead(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		t.Skipf("no /proc/self/io to count reads: %v", err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "rchar: "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("/proc/self/io has no rchar")
-	return 0
-}
 
 // weightsProject is the example with a local model that also holds size
 // bytes of weights, on a local base, locked (its model hashes recorded in
@@ -81,11 +58,11 @@ func TestColdBuildReadsModelOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// --verify builds without publishing: what it reads is the build's.
-	before := bytesRead(t)
+	before := readcount.Of(t)
 	if code, _, stderr := run(t, "build", manifest, "--cache-dir", t.TempDir(), "--sidecar", sidecar, "--verify", r.Digest); code != ExitOK {
 		t.Fatalf("cold build --verify %s: exit %d\n%s", r.Digest, code, stderr)
 	}
-	read := bytesRead(t) - before
+	read := readcount.Of(t) - before
 	t.Logf("the cold build read %d bytes for %d bytes of weights", read, size)
 	if read < size {
 		t.Fatalf("the cold build read %d bytes, less than the %d bytes of weights: the count is wrong", read, size)
