@@ -172,17 +172,19 @@ func layerOptions(p *Plan, lp LayerPlan) []layer.Option {
 // installer keeps each wheel open in files, when not nil, for the reads.
 func layerTree(p *Plan, lp LayerPlan, o *options, files *wheelinstall.Files) (*tree.Tree, error) {
 	t := tree.New()
-	if len(lp.Wheels) > 0 && o.installer == nil {
+	switch {
+	case !o.installerSet:
+		if err := installWheels(t, lp.Wheels, p.Base, o.cache, files); err != nil {
+			return nil, err
+		}
+	case len(lp.Wheels) > 0 && o.installer == nil:
 		return nil, errors.New("the plan has wheels but no wheel installer is configured (WithWheelInstaller)")
-	}
-	if o.installerSet {
+	default:
 		for _, w := range lp.Wheels {
 			if err := o.installer(t, w, p.Base); err != nil {
 				return nil, fmt.Errorf("installing %s: %w", w.Filename, err)
 			}
 		}
-	} else if err := installWheels(t, lp.Wheels, p.Base, o.cache, files); err != nil {
-		return nil, err
 	}
 	for _, f := range lp.Files {
 		var err error

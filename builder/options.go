@@ -40,12 +40,6 @@ func makeOptions(opts []Option) (*options, error) {
 			return nil, err
 		}
 	}
-	if !o.installerSet {
-		// InstallWheel, taking a wheel's sha256 from the cache's file-hash
-		// records when they know the file as it is.
-		c := o.cache
-		o.installer = func(t *tree.Tree, w WheelRef, base Base) error { return installWheel(t, w, base, c, nil) }
-	}
 	return o, nil
 }
 
@@ -73,8 +67,9 @@ func WithJobs(n int) Option {
 }
 
 // WithWheelInstaller replaces the installer used for the site-packages
-// layer; default InstallWheel (which, with WithCache, hashes a wheel only
-// when the cache's file-hash records do not know it as it is).
+// layer. The default installs each wheel as InstallWheel does, reading a
+// layer's wheels on all cores at once and, with WithCache, hashing a wheel
+// only when the cache's file-hash records do not know it as it is.
 func WithWheelInstaller(f WheelInstaller) Option {
 	return func(o *options) error {
 		o.installer, o.installerSet = f, true

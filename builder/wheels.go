@@ -13,22 +13,19 @@ import (
 	"github.com/hfpack/hfpack/builder/wheelinstall"
 )
 
-// InstallWheel is the default WheelInstaller: wheelinstall.Install with the
-// scheme SchemeFor(base). It checks the wheel's sha256 before reading it.
+// InstallWheel is a WheelInstaller: wheelinstall.Install with the scheme
+// SchemeFor(base), as the default installer installs each wheel. It checks
+// the wheel's sha256 before reading it.
 func InstallWheel(t *tree.Tree, w WheelRef, base Base) error {
-	return installWheel(t, w, base, nil, nil)
-}
-
-// installWheel is InstallWheel taking the wheel's sha256 from the cache's
-// file-hash records when they know it for the file as it is (the
-// preflight's CheckWheels hashed it), and recording it otherwise; with
-// files, the wheel stays open there for the reads of its members.
-func installWheel(t *tree.Tree, w WheelRef, base Base, c *cache.Cache, files *wheelinstall.Files) error {
-	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), wheelOptions(w, c, files)...)
+	_, err := wheelinstall.Install(t, w.Source, w.SHA256, SchemeFor(base), wheelOptions(w, nil, nil)...)
 	return err
 }
 
-// installWheels installs ws into t in order, as installWheel does each:
+// installWheels is the default installer. It installs ws into t in order,
+// as InstallWheel does each, taking a wheel's sha256 from the cache's
+// file-hash records when they know it for the file as it is (the
+// preflight's CheckWheels hashed it) and keeping each wheel open in files,
+// when not nil, for the reads of its members:
 // the wheels are read and checked on all cores at once, then added to t
 // one after another, so the result and the first error are those of
 // installing them in turn.
