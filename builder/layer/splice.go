@@ -12,12 +12,11 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-	"sync"
 
-	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/internal/inflate"
 )
 
 // A gzip layer is a gzip stream of several members (RFC 1952, section
@@ -114,18 +113,6 @@ func (s gzipSink) beginMember() error               { return s.gz.beginMember() 
 func (s gzipSink) writeMember(p []byte) error       { return s.gz.writeMember(p) }
 func (s gzipSink) endMember(crc, size uint32) error { return s.gz.endMember(crc, size) }
 
-// inflaters holds klauspost/compress inflaters for reuse.
-var inflaters sync.Pool
-
-func inflater(r io.Reader) io.ReadCloser {
-	if fl, ok := inflaters.Get().(io.ReadCloser); ok {
-		if err := fl.(flate.Resetter).Reset(r, nil); err == nil {
-			return fl
-		}
-	}
-	return flate.NewReader(r)
-}
-
 // spliced is a small file read ahead from its DEFLATE stream: the stream
 // as the blob carries it (exactly to its end) and the contents, checked.
 type spliced struct {
@@ -158,8 +145,8 @@ func readDeflated(ctx context.Context, e tree.Entry) fetched {
 		return f
 	}
 	br := bytes.NewReader((*rb)[:n])
-	fl := inflater(br)
-	defer inflaters.Put(fl)
+	fl := inflate.Reader(br)
+	defer inflate.Release(fl)
 	got, err := io.ReadFull(fl, (*bp)[:e.Size])
 	if err == nil {
 		err = endOfStream(fl)
@@ -226,8 +213,8 @@ func (w *writer) streamDeflated(ctx context.Context, e tree.Entry, fileHash hash
 	}
 	rec := &recorder{r: ctxReader{ctx, io.LimitReader(rc, e.Deflated.Size)}}
 	br := bufio.NewReaderSize(rec, 64<<10)
-	fl := inflater(br)
-	defer inflaters.Put(fl)
+	fl := inflate.Reader(br)
+	defer inflate.Release(fl)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	sum, crc := sha256.New(), crc32.NewIEEE()
