@@ -110,12 +110,11 @@ type source struct {
 // that would complete size bytes returns no bytes and an error if the digest
 // differs.
 func (s *source) open() (io.ReadCloser, error) {
-	f, err := s.file()
+	raw, err := s.section()
 	if err != nil {
 		return nil, err
 	}
-	rc := &checkedReader{src: s, f: f, h: sha256.New()}
-	raw := io.NewSectionReader(f, s.offset, s.csize)
+	rc := &checkedReader{src: s, raw: raw, h: sha256.New()}
 	rc.r = raw
 	if s.method == zip.Deflate {
 		rc.fl = inflate.Reader(raw)
@@ -127,18 +126,19 @@ func (s *source) open() (io.ReadCloser, error) {
 	return rc, nil
 }
 
-// file returns the wheel file to read from: the one Install verified, kept
-// open (WithFiles), or the wheel opened anew. Only a file opened anew is
-// the reader's to close.
-func (s *source) file() (*os.File, error) {
+// section returns the member's stored bytes, from the wheel file Install
+// verified, kept open (WithFiles), or from the wheel opened anew; closing
+// it closes only a file opened anew.
+func (s *source) section() (sectionReadCloser, error) {
 	if s.shared != nil {
-		return s.shared, nil // after Files.Close, reads fail with os.ErrClosed
+		// After Files.Close, reads fail with os.ErrClosed.
+		return sectionReadCloser{io.NewSectionReader(s.shared, s.offset, s.csize), nopCloser{}}, nil
 	}
 	f, err := os.Open(s.wheel)
 	if err != nil {
-		return nil, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
+		return sectionReadCloser{}, fmt.Errorf("wheel %s member %q: %w", s.name, s.member, err)
 	}
-	return f, nil
+	return sectionReadCloser{io.NewSectionReader(f, s.offset, s.csize), f}, nil
 }
 
 // deflated returns the member's DEFLATE stream as the layer writer may
@@ -149,15 +149,11 @@ func (s *source) deflated() *tree.Deflated {
 		return nil
 	}
 	return &tree.Deflated{Size: s.csize, Open: func() (io.ReadCloser, error) {
-		f, err := s.file()
+		raw, err := s.section()
 		if err != nil {
 			return nil, err
 		}
-		var c io.Closer = f
-		if s.shared != nil {
-			c = nopCloser{}
-		}
-		return sectionReadCloser{io.NewSectionReader(f, s.offset, s.csize), c}, nil
+		return raw, nil
 	}}
 }
 
@@ -173,7 +169,7 @@ func (nopCloser) Close() error { return nil }
 // checkedReader yields exactly src.size bytes and verifies their digest.
 type checkedReader struct {
 	src  *source
-	f    *os.File
+	raw  sectionReadCloser
 	fl   io.ReadCloser
 	r    io.Reader
 	h    hash.Hash
@@ -233,9 +229,7 @@ func (c *checkedReader) Close() error {
 		if c.fl != nil {
 			inflate.Release(c.fl)
 		}
-		if c.src.shared == nil {
-			err = c.f.Close()
-		}
+		err = c.raw.Close()
 	})
 	return err
 }
