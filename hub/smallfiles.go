@@ -47,7 +47,7 @@ func (f *Fetcher) smallFile(ctx context.Context, repo, commit string, sib Siblin
 			return sum, n, nil
 		}
 	}
-	dir := filepath.Dir(f.BlobPath("x"))
+	dir := f.BlobDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", 0, fmt.Errorf("model cache: %w", err)
 	}

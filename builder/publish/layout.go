@@ -274,13 +274,8 @@ func writeImageBlobs(ctx context.Context, blobs string, img v1.Image) error {
 		}
 		// A layer regenerated from its files checks its own stream: the
 		// copy is not hashed a second time.
-		if sc, ok := l.(selfChecked); ok && sc.ChecksCompressed() {
-			if err := writeCheckedBlob(ctx, blobs, d, size, l.Compressed); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := writeBlob(ctx, blobs, d, size, l.Compressed); err != nil {
+		sc, ok := l.(selfChecked)
+		if err := writeBlob(ctx, blobs, d, size, l.Compressed, ok && sc.ChecksCompressed()); err != nil {
 			return err
 		}
 	}
@@ -294,7 +289,7 @@ func writeImageBlobs(ctx context.Context, blobs string, img v1.Image) error {
 			return err
 		}
 		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-		if err := writeBlob(ctx, blobs, d, size, open); err != nil {
+		if err := writeBlob(ctx, blobs, d, size, open, false); err != nil {
 			return err
 		}
 	}
@@ -351,8 +346,9 @@ func linkBlob(blobs, src string, h v1.Hash, size int64) bool {
 }
 
 // writeBlob writes the blob h of size bytes into blobs unless a file of
-// that size is there, checking its digest as it goes.
-func writeBlob(ctx context.Context, blobs string, h v1.Hash, size int64, open func() (io.ReadCloser, error)) error {
+// that size is there, checking its digest as it goes, unless the stream
+// open returns checks itself (see selfChecked).
+func writeBlob(ctx context.Context, blobs string, h v1.Hash, size int64, open func() (io.ReadCloser, error), selfChecking bool) error {
 	if h.Algorithm != "sha256" {
 		return fmt.Errorf("blob %s: only sha256 is supported", h)
 	}
@@ -370,22 +366,10 @@ func writeBlob(ctx context.Context, blobs string, h v1.Hash, size int64, open fu
 		}
 		return nil
 	}
+	if selfChecking {
+		check = nil
+	}
 	return writeFileAtomic(blobs, tmpBlobPrefix, h.Hex, ctxReader{ctx, rc}, check)
-}
-
-// writeCheckedBlob is writeBlob for a stream that checks itself (see
-// selfChecked): it is copied, not hashed; a stream that fails leaves
-// nothing, as in writeBlob.
-func writeCheckedBlob(ctx context.Context, blobs string, h v1.Hash, size int64, open func() (io.ReadCloser, error)) error {
-	if fi, err := os.Stat(filepath.Join(blobs, h.Hex)); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
-		return nil
-	}
-	rc, err := open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return writeFileAtomic(blobs, tmpBlobPrefix, h.Hex, ctxReader{ctx, rc}, nil)
 }
 
 // writeFileAtomic writes r to dir/name through a held temporary file named

@@ -19,7 +19,6 @@ import (
 // referrers, the tag). A layer pushed for a build that then fails is a blob
 // no manifest names, which registries collect.
 type Prepush struct {
-	ctx    context.Context
 	cancel context.CancelFunc
 	repo   name.Repository
 	ro     []remote.Option
@@ -44,7 +43,7 @@ func NewPrepush(ctx context.Context, t Target, opts ...Option) (*Prepush, error)
 		return nil, fmt.Errorf("%w: %v", ErrBadTarget, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	p := &Prepush{ctx: ctx, cancel: cancel, repo: r.Context(), ro: o.remote(ctx), seen: map[v1.Hash]bool{}}
+	p := &Prepush{cancel: cancel, repo: r.Context(), ro: o.remote(ctx), seen: map[v1.Hash]bool{}}
 	p.g.SetLimit(o.jobs)
 	return p, nil
 }
