@@ -161,6 +161,22 @@ func pushBase(b *testing.B, reg *harness.Registry, spec harness.BaseSpec) (build
 		Python: "/usr/bin/python3", SitePackages: "/usr/lib/python3/dist-packages"}, ref.String()
 }
 
+// coldFixture pushes the default base to reg and plans the fixture on it,
+// its wheels served by a new loopback index whose URLs it returns by
+// sha256: what the cold-build loops build.
+func coldFixture(b *testing.B, reg *harness.Registry) (*builder.Plan, map[string]string) {
+	b.Helper()
+	base, baseRef := pushBase(b, reg, harness.DefaultBase())
+	srv := indextest.NewServer()
+	b.Cleanup(srv.Close)
+	in, urls := project(b, b.TempDir(), base, baseRef, srv)
+	plan, err := builder.NewPlan(context.Background(), in)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return plan, urls
+}
+
 // nFiles is how many files project puts in the wheels.
 func nFiles(wheelMB, wheels, fileKB int) int {
 	per, size := wheelMB<<20/wheels, max(fileKB, 1)<<10

@@ -13,7 +13,6 @@ import (
 	"github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/builder/publish"
 	"github.com/hfpack/hfpack/e2e/harness"
-	"github.com/hfpack/hfpack/lockfile/indextest"
 )
 
 var profOut = flag.String("prof-out", "", "BenchmarkEmbeddedCold: write a CPU profile of the timed builds and pushes to this file")
@@ -27,15 +26,8 @@ var profOut = flag.String("prof-out", "", "BenchmarkEmbeddedCold: write a CPU pr
 //	    -wheels 28 -wheel-mb 956 -file-kb 16 -model-mb 256 -prof-out cpu.out
 func BenchmarkEmbeddedCold(b *testing.B) {
 	reg := harness.StartRegistry(b)
-	base, baseRef := pushBase(b, reg, harness.DefaultBase())
-	srv := indextest.NewServer()
-	b.Cleanup(srv.Close)
-	in, _ := project(b, b.TempDir(), base, baseRef, srv)
+	plan, _ := coldFixture(b, reg)
 	ctx := context.Background()
-	plan, err := builder.NewPlan(ctx, in)
-	if err != nil {
-		b.Fatal(err)
-	}
 	if *profOut != "" {
 		f, err := os.Create(*profOut)
 		if err != nil {

@@ -56,15 +56,8 @@ func BenchmarkLLBCold(b *testing.B) {
 		bkOpts = append(bkOpts, harness.WithDebugAddr(debug))
 	}
 	bk := harness.StartBuildKit(b, bkOpts...)
-	base, baseRef := pushBase(b, reg, harness.DefaultBase())
-	srv := indextest.NewServer()
-	b.Cleanup(srv.Close)
-	in, urls := project(b, b.TempDir(), base, baseRef, srv)
+	plan, urls := coldFixture(b, reg)
 	ctx := context.Background()
-	plan, err := builder.NewPlan(ctx, in)
-	if err != nil {
-		b.Fatal(err)
-	}
 	inst := *installerBin
 	if inst == "" {
 		inst = installer(b)
