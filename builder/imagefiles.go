@@ -80,7 +80,7 @@ func CheckWheels(ctx context.Context, p *Plan, base v1.Image, c *cache.Cache) (w
 			}
 		}
 		if len(res.Unrecorded) > 0 {
-			warnings = append(warnings, fmt.Sprintf("wheel %s: %d member(s) missing from its RECORD, installed unverified as pip does: %s",
+			warnings = append(warnings, fmt.Sprintf("wheel %s: %d member(s) missing from its RECORD, installed as pip installs them: %s",
 				w.Filename, len(res.Unrecorded), strings.Join(res.Unrecorded, ", ")))
 		}
 	}

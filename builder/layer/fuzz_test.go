@@ -7,6 +7,7 @@ import (
 	stdgzip "compress/gzip"
 	"context"
 	"errors"
+	"hash/crc32"
 	"io"
 	"testing"
 
@@ -34,13 +35,15 @@ func FuzzSplicedLayer(f *testing.F) {
 		if large {
 			o.aheadMax = 1
 		}
-		tr := tree.New()
-		e := tree.Entry{Path: "f", Type: tree.File, Mode: 0o644, Size: n,
-			Open:     func() (io.ReadCloser, error) { return nil, errors.New("read through Deflated only") },
-			Deflated: &tree.Deflated{Size: int64(len(raw)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }}}
 		if n < spliceMin {
 			return // read through Open
 		}
+		// The recorded CRC-32 is that of what compress/flate inflates.
+		want, ferr := io.ReadAll(io.LimitReader(stdflate.NewReader(bytes.NewReader(raw)), n+1))
+		tr := tree.New()
+		e := tree.Entry{Path: "f", Type: tree.File, Mode: 0o644, Size: n,
+			Open:     func() (io.ReadCloser, error) { return nil, errors.New("read through Deflated only") },
+			Deflated: &tree.Deflated{Size: int64(len(raw)), CRC32: crc32.ChecksumIEEE(want), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }}}
 		if err := tr.Add(e); err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +55,6 @@ func FuzzSplicedLayer(f *testing.F) {
 			}
 			return
 		}
-		want, ferr := io.ReadAll(io.LimitReader(stdflate.NewReader(bytes.NewReader(raw)), n+1))
 		if ferr != nil || int64(len(want)) != n {
 			t.Fatalf("writer took a stream compress/flate reads as %d bytes, %v; want %d", len(want), ferr, n)
 		}

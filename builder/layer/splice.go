@@ -30,8 +30,8 @@ import (
 // reproducible as before.
 
 // ErrContentMismatch reports a file whose contents, inflated from the
-// DEFLATE stream it came with, do not have its recorded sha256.
-var ErrContentMismatch = errors.New("contents do not match their recorded sha256")
+// DEFLATE stream it came with, do not have their recorded CRC-32 or sha256.
+var ErrContentMismatch = errors.New("contents do not match their recorded checksum")
 
 // ErrBadDeflate reports a file whose DEFLATE stream is not valid.
 var ErrBadDeflate = errors.New("invalid DEFLATE stream")
@@ -158,6 +158,10 @@ func readDeflated(ctx context.Context, e tree.Entry) fetched {
 	f.data = (*bp)[:got]
 	f.splice.raw = (*rb)[:n-br.Len()]
 	f.splice.crc = crc32.ChecksumIEEE(f.data)
+	if f.splice.crc != e.Deflated.CRC32 {
+		f.err = crcMismatch(e, f.splice.crc)
+		return f
+	}
 	if e.SHA256 != "" {
 		if sum := sha256.Sum256(f.data); hex.EncodeToString(sum[:]) != e.SHA256 {
 			f.err = mismatch(e, sum[:])
@@ -195,6 +199,10 @@ func inflateError(e tree.Entry, n int64, err error) error {
 	return fmt.Errorf("writing %q: %w: %v", e.Path, ErrBadDeflate, err)
 }
 
+func crcMismatch(e tree.Entry, crc uint32) error {
+	return fmt.Errorf("writing %q: %w: recorded CRC-32 %08x, the inflated contents have %08x", e.Path, ErrContentMismatch, e.Deflated.CRC32, crc)
+}
+
 func mismatch(e tree.Entry, sum []byte) error {
 	return fmt.Errorf("writing %q: %w: recorded %s, the inflated contents have %x", e.Path, ErrContentMismatch, e.SHA256, sum)
 }
@@ -217,7 +225,11 @@ func (w *writer) streamDeflated(ctx context.Context, e tree.Entry, fileHash hash
 	defer inflate.Release(fl)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	sum, crc := sha256.New(), crc32.NewIEEE()
+	crc := crc32.NewIEEE()
+	var sum hash.Hash // only when there is a digest to check
+	if e.SHA256 != "" {
+		sum = sha256.New()
+	}
 	var n int64
 	w.async.kind = segDiff
 	defer func() { w.async.kind = segTar }()
@@ -227,7 +239,9 @@ func (w *writer) streamDeflated(ctx context.Context, e tree.Entry, fileHash hash
 			if _, err := w.tw.Write((*bp)[:m]); err != nil {
 				return copyError(e, err)
 			}
-			sum.Write((*bp)[:m])
+			if sum != nil {
+				sum.Write((*bp)[:m])
+			}
 			crc.Write((*bp)[:m])
 			if fileHash != nil {
 				fileHash.Write((*bp)[:m])
@@ -247,7 +261,10 @@ func (w *writer) streamDeflated(ctx context.Context, e tree.Entry, fileHash hash
 	if err := w.emit(rec, br); err != nil {
 		return err
 	}
-	if e.SHA256 != "" && hex.EncodeToString(sum.Sum(nil)) != e.SHA256 {
+	if crc.Sum32() != e.Deflated.CRC32 {
+		return crcMismatch(e, crc.Sum32())
+	}
+	if sum != nil && hex.EncodeToString(sum.Sum(nil)) != e.SHA256 {
 		return mismatch(e, sum.Sum(nil))
 	}
 	return w.async.mark(seg{kind: segEnd, crc: crc.Sum32(), size: uint32(e.Size)})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"os"
 	"os/exec"
@@ -52,11 +53,12 @@ type deflatedFile struct {
 	raw  []byte // the stream
 	sum  string // recorded sha256; "" for none
 	size int64  // recorded size
+	crc  uint32 // recorded CRC-32
 }
 
 func newDeflated(t testing.TB, p string, data []byte, level int) deflatedFile {
 	s := sha256.Sum256(data)
-	return deflatedFile{path: p, data: data, raw: deflate(t, data, level), sum: hex.EncodeToString(s[:]), size: int64(len(data))}
+	return deflatedFile{path: p, data: data, raw: deflate(t, data, level), sum: hex.EncodeToString(s[:]), size: int64(len(data)), crc: crc32.ChecksumIEEE(data)}
 }
 
 // deflatedTree holds files with their DEFLATE streams (with Deflated set
@@ -68,7 +70,7 @@ func deflatedTree(t testing.TB, files []deflatedFile, deflated bool) *tree.Tree 
 		e := tree.Entry{Path: f.path, Type: tree.File, Mode: 0o644, Size: f.size, SHA256: f.sum,
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(f.data)), nil }}
 		if deflated {
-			e.Deflated = &tree.Deflated{Size: int64(len(f.raw)), Open: func() (io.ReadCloser, error) {
+			e.Deflated = &tree.Deflated{Size: int64(len(f.raw)), CRC32: f.crc, Open: func() (io.ReadCloser, error) {
 				return io.NopCloser(bytes.NewReader(f.raw)), nil
 			}}
 		}
@@ -235,11 +237,13 @@ func TestSplicedLayerRefusesBadStreams(t *testing.T) {
 	for _, size := range []int{5000, 2*prefetchMax + 5} {
 		good := newDeflated(t, "sp/m.py", source(size, 9), 6)
 		longer := newDeflated(t, "sp/m.py", source(size+1, 9), 6)
-		longer.size, longer.sum = good.size, good.sum
+		longer.size, longer.sum, longer.crc = good.size, good.sum, good.crc
 		shorter := newDeflated(t, "sp/m.py", source(size-1, 9), 6)
-		shorter.size, shorter.sum = good.size, good.sum
+		shorter.size, shorter.sum, shorter.crc = good.size, good.sum, good.crc
 		wrongSum := good
 		wrongSum.sum = strings.Repeat("0", 64)
+		wrongCRC := good
+		wrongCRC.sum, wrongCRC.crc = "", good.crc^1 // a wheel member: no sha256, its zip CRC-32
 		corrupt := good
 		corrupt.raw = append([]byte{0xff, 0xff}, good.raw[2:]...)
 		cut := good
@@ -252,6 +256,7 @@ func TestSplicedLayerRefusesBadStreams(t *testing.T) {
 			{"longer", longer, ErrBadDeflate},
 			{"shorter", shorter, ErrBadDeflate},
 			{"wrong sha256", wrongSum, ErrContentMismatch},
+			{"wrong CRC-32", wrongCRC, ErrContentMismatch},
 			{"corrupt", corrupt, ErrBadDeflate},
 			{"cut short", cut, ErrBadDeflate},
 		} {

@@ -51,7 +51,8 @@ type Entry struct {
 	// Open reads the contents of a File.
 	Open Opener
 	// SHA256 is the hex digest of a File's contents when the producer knows it
-	// (a wheel's RECORD, a model file hashed for the lock); empty otherwise.
+	// (a model file hashed for the lock, a file it generated); empty otherwise.
+	// A consumer that reads the contents checks them against it.
 	SHA256 string
 	// Deflated, when not nil, holds a File's contents already compressed:
 	// a wheel member stored with DEFLATE. A gzip layer carries those bytes
@@ -61,13 +62,17 @@ type Entry struct {
 
 // Deflated is a File's contents as a raw DEFLATE stream (RFC 1951), the
 // method 8 data of a zip member. The stream must inflate to exactly the
-// Size bytes Open yields, with digest SHA256 when that is set; a consumer
-// that reads Deflated instead of Open inflates it and checks that itself.
+// Size bytes Open yields, with CRC-32 CRC32 and, when that is set, digest
+// SHA256; a consumer that reads Deflated instead of Open inflates it and
+// checks that itself.
 type Deflated struct {
 	// Open reads the stream: Size bytes, which may run on past its end.
 	Open Opener
 	// Size is the stream's length in bytes.
 	Size int64
+	// CRC32 is the IEEE CRC-32 of the contents, as the zip archive records
+	// it (and as a gzip member carries it).
+	CRC32 uint32
 }
 
 // ErrInvalidPath reports a path that is absolute, escapes the root or is not clean.

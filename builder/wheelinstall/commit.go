@@ -20,14 +20,18 @@ func (in *installer) commit(t *tree.Tree) (*Result, error) {
 	slices.Sort(dests)
 	same := map[string]bool{}
 	for _, d := range dests {
-		if old, ok := t.Get(d); ok && sameFile(old, in.out[d]) {
+		if old, ok := t.Get(d); ok {
 			// Namespace packages: NVIDIA's CUDA wheels all ship the same
 			// empty nvidia/__init__.py. Identical bytes install once, as
 			// pip and uv leave them; different bytes are still refused.
-			same[d] = true
-			continue
-		}
-		if old, ok := t.Get(d); ok {
+			eq, err := sameFile(old, in.out[d])
+			if err != nil {
+				return nil, fmt.Errorf("%s: comparing with /%s already in the image: %w", in.out[d].origin, d, err)
+			}
+			if eq {
+				same[d] = true
+				continue
+			}
 			return nil, fmt.Errorf("%s: %w: /%s is already a %s in the image, installed by %s; a wheel never replaces another's files", in.out[d].origin, tree.ErrConflict, d, old.Type, ownerOf(t, d))
 		}
 		for dir := path.Dir(d); dir != "."; dir = path.Dir(dir) {
@@ -46,13 +50,13 @@ func (in *installer) commit(t *tree.Tree) (*Result, error) {
 			res.Files = append(res.Files, p.File)
 			continue
 		}
-		e := tree.Entry{Path: d, Type: tree.File, Mode: p.Mode, Size: p.Size, SHA256: p.SHA256}
+		// A member's digest is RECORD's word, not a fact: the entry
+		// carries the archive's CRC-32 check instead (see source.open).
+		e := tree.Entry{Path: d, Type: tree.File, Mode: p.Mode, Size: p.Size, Open: p.open}
 		if p.src != nil {
-			e.Open = p.src.open
 			e.Deflated = p.src.deflated()
 		} else {
-			data := p.data
-			e.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+			e.SHA256 = p.SHA256
 		}
 		if err := t.Add(e); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.origin, err)
@@ -96,7 +100,42 @@ func ownerOf(t *tree.Tree, p string) string {
 }
 
 // sameFile reports whether the tree already holds exactly the planned file:
-// same bytes (by the sha256 both wheels' RECORDs give) and mode.
-func sameFile(old tree.Entry, p *planned) bool {
-	return old.Type == tree.File && old.SHA256 != "" && old.SHA256 == p.SHA256 && old.Size == p.Size && old.Mode == p.Mode
+// the same mode and the same bytes, compared byte for byte (RECORD digests
+// are not checked, so they cannot vouch for equality).
+func sameFile(old tree.Entry, p *planned) (bool, error) {
+	if old.Type != tree.File || old.Size != p.Size || old.Mode != p.Mode || old.Open == nil {
+		return false, nil
+	}
+	a, err := old.Open()
+	if err != nil {
+		return false, err
+	}
+	defer a.Close()
+	b, err := p.open()
+	if err != nil {
+		return false, err
+	}
+	defer b.Close()
+	return equalReaders(a, b)
+}
+
+// equalReaders reports whether a and b yield the same bytes.
+func equalReaders(a, b io.Reader) (bool, error) {
+	ba, bb := make([]byte, 32<<10), make([]byte, 32<<10)
+	for {
+		na, errA := io.ReadFull(a, ba)
+		if errA != nil && errA != io.EOF && errA != io.ErrUnexpectedEOF {
+			return false, errA
+		}
+		nb, errB := io.ReadFull(b, bb)
+		if errB != nil && errB != io.EOF && errB != io.ErrUnexpectedEOF {
+			return false, errB
+		}
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if errA != nil { // both ended at the same byte
+			return true, nil
+		}
+	}
 }

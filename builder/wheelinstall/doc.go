@@ -7,6 +7,11 @@
 //
 //   - the wheel file's sha256 is checked against the lock before anything in
 //     it is read, and a Wheel-Version above 1.x is refused;
+//   - every member is read back as unzip reads it: exactly its recorded
+//     length, with its recorded CRC-32;
+//   - RECORD rows are taken as pip and uv take them, not checked against the
+//     files: published wheels (torch among them) carry rows their files do
+//     not match, and the locked sha256 already vouches for every byte;
 //   - every archive member name is checked (absolute, "..", backslash, NUL,
 //     empty or "." elements, invalid UTF-8, duplicates, symbolic links and
 //     other non-regular Unix types, encrypted or non-deflate members), and a
@@ -34,14 +39,16 @@
 //   - INSTALLER says "hfpack", and RECORD is regenerated from the installed
 //     files (pip copies the wheel's rows verbatim, rows of absent files
 //     included) with lines ending in "\n" as pypa/installer writes them, where
-//     pip writes "\r\n";
+//     pip writes "\r\n"; a row keeps the wheel's digest, and gets the size
+//     the archive records;
 //   - .data/scripts are always executable; pip keeps a script without an x
 //     bit in the zip at 0o644.
 //
 // File contents are never held in memory. Each installed file's Open re-opens
-// the wheel by path, seeks to the member's data and inflates it, so any number
-// of layer writers may read entries concurrently; nothing needs closing. The
-// bytes an Open yields are checked against the sha256 and size the wheel's
-// RECORD declares (or that Install computed), and a mismatch is a read error
-// naming the member.
+// the wheel by path (or reads the file WithFiles keeps open), seeks to the
+// member's data and inflates it, so any number of layer writers may read
+// entries concurrently. The bytes an Open yields are checked against the
+// member's length and CRC-32 in the archive, and a mismatch is a read error
+// (zip.ErrChecksum) naming the member. A file two wheels install is
+// installed once when its bytes are the same, compared byte for byte.
 package wheelinstall

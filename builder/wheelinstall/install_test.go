@@ -1,6 +1,7 @@
 package wheelinstall
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/flate"
 	"crypto/sha256"
@@ -96,7 +97,7 @@ func TestInstallPurelibRecord(t *testing.T) {
 	}
 	for _, f := range res.Files {
 		e, _ := tr.Get(f.Path)
-		if e.SHA256 != f.SHA256 || e.Size != f.Size || e.Mode != f.Mode {
+		if e.Size != f.Size || e.Mode != f.Mode {
 			t.Errorf("Result file %+v differs from tree entry %+v", f, e)
 		}
 		data, err := readEntry(t, tr, f.Path)
@@ -385,40 +386,64 @@ func TestWheelDigestMismatch(t *testing.T) {
 	}
 }
 
-// A member whose bytes differ from RECORD installs (its hash is trusted from
-// RECORD) but fails when read, so a layer can never carry it.
-func TestMemberDigestMismatchOnRead(t *testing.T) {
-	w := wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m.py", data: "real\n"}}}
-	rec := fmt.Sprintf("m.py,%s,5\nm-1.dist-info/RECORD,,\n", recordHash("fake\n"))
+// RECORD rows are taken as pip and uv take them: published wheels carry rows
+// their files do not match (torch 1.12.1's METADATA), and the lock's sha256
+// of the wheel already vouches for every byte. Such a wheel installs, its
+// files are the archive's, and the installed RECORD keeps the wheel's digest.
+func TestStaleRecordInstallsAsPipDoes(t *testing.T) {
+	w := wheelSpec{name: "m", version: "1", purelib: true, files: []member{
+		{name: "m.py", data: "real\n"},
+		{name: "m-1.data/scripts/s", data: "#!python\nprint(1)\n"},
+	}}
+	rec := fmt.Sprintf("m.py,%s,4\nm-1.data/scripts/s,%s,9\nm-1.dist-info/RECORD,,\n", recordHash("fake\n"), recordHash("#!pythoX\n"))
 	w.record = &rec
 	tr, _ := mustInstall(t, w)
-	_, err := readEntry(t, tr, pure+"m.py")
-	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), `"m.py"`) {
-		t.Errorf("reading a member that differs from RECORD = %v, want ErrDigestMismatch naming m.py", err)
+	if got, err := readEntry(t, tr, pure+"m.py"); err != nil || got != "real\n" {
+		t.Errorf("m.py = %q, %v; want the archive's bytes", got, err)
 	}
-	// io.CopyN stops at the size without reading EOF: it must still fail.
-	e, _ := tr.Get(pure + "m.py")
-	rc, _ := e.Open()
-	defer rc.Close()
-	if _, err := io.CopyN(io.Discard, rc, e.Size); !errors.Is(err, ErrDigestMismatch) {
-		t.Errorf("io.CopyN of a bad member = %v, want ErrDigestMismatch", err)
+	if got, err := readEntry(t, tr, "usr/local/bin/s"); err != nil || got != "#!/usr/local/bin/python3.11\nprint(1)\n" {
+		t.Errorf("script s = %q, %v; want the archive's bytes with the interpreter", got, err)
+	}
+	record, err := readEntry(t, tr, pure+"m-1.dist-info/RECORD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "m.py," + recordHash("fake\n") + ",5\n"; !strings.Contains(record, want) {
+		t.Errorf("installed RECORD:\n%s\nwant the wheel's digest for m.py: %q", record, want)
+	}
+}
+
+// A member whose bytes are not those the archive records (its CRC-32) is
+// refused when read, as unzip refuses it, so a layer can never carry it.
+func TestCorruptMemberFailsOnRead(t *testing.T) {
+	for _, stored := range []bool{false, true} {
+		w := wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m.py", data: strings.Repeat("real\n", 400), stored: stored}}}
+		p, sum := writeZip(t, t.TempDir(), w.filename(), w.members(), withCRC("m.py", 0xdeadbeef))
+		tr := tree.New()
+		if _, err := Install(tr, p, sum, testScheme); err != nil {
+			t.Fatal(err)
+		}
+		_, err := readEntry(t, tr, pure+"m.py")
+		if !errors.Is(err, zip.ErrChecksum) || !strings.Contains(err.Error(), `"m.py"`) {
+			t.Errorf("stored=%t: reading a member with a wrong CRC-32 = %v, want zip.ErrChecksum naming m.py", stored, err)
+		}
+		// io.CopyN stops at the size without reading EOF: it must still fail.
+		e, _ := tr.Get(pure + "m.py")
+		rc, _ := e.Open()
+		if _, err := io.CopyN(io.Discard, rc, e.Size); !errors.Is(err, zip.ErrChecksum) {
+			t.Errorf("stored=%t: io.CopyN of a bad member = %v, want zip.ErrChecksum", stored, err)
+		}
+		rc.Close()
+		if !stored && (e.Deflated == nil || e.Deflated.CRC32 != 0xdeadbeef) {
+			t.Errorf("Deflated = %+v, want the archive's CRC-32 for the layer writer to check", e.Deflated)
+		}
 	}
 
-	// Scripts are read at install time, so their mismatch fails Install.
-	w = wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m-1.data/scripts/s", data: "#!python\n"}}}
-	rec = fmt.Sprintf("m-1.data/scripts/s,%s,9\nm-1.dist-info/RECORD,,\n", recordHash("#!pythoX\n"))
-	w.record = &rec
-	p, sum := w.write(t, t.TempDir())
-	if _, err := Install(tree.New(), p, sum, testScheme); !errors.Is(err, ErrDigestMismatch) {
-		t.Errorf("Install of a script that differs from RECORD = %v, want ErrDigestMismatch", err)
-	}
-
-	w = wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m.py", data: "real\n"}}}
-	rec = fmt.Sprintf("m.py,%s,4\nm-1.dist-info/RECORD,,\n", recordHash("real\n"))
-	w.record = &rec
-	p, sum = w.write(t, t.TempDir())
-	if _, err := Install(tree.New(), p, sum, testScheme); !errors.Is(err, ErrInvalidWheel) {
-		t.Errorf("Install of a member whose RECORD size differs = %v, want ErrInvalidWheel", err)
+	// Scripts are read at install time, so their corruption fails Install.
+	w := wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m-1.data/scripts/s", data: "#!python\n"}}}
+	p, sum := writeZip(t, t.TempDir(), w.filename(), w.members(), withCRC("m-1.data/scripts/s", 1))
+	if _, err := Install(tree.New(), p, sum, testScheme); !errors.Is(err, ErrInvalidWheel) || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("Install of a corrupt script = %v, want ErrInvalidWheel for its checksum", err)
 	}
 }
 
@@ -434,8 +459,8 @@ func TestWheelChangedAfterInstall(t *testing.T) {
 	if err := os.WriteFile(p, bytes.Replace(b, []byte("AAAA\n"), []byte("BBBB\n"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readEntry(t, tr, pure+"c.py"); !errors.Is(err, ErrDigestMismatch) {
-		t.Errorf("reading from a modified wheel = %v, want ErrDigestMismatch", err)
+	if _, err := readEntry(t, tr, pure+"c.py"); !errors.Is(err, zip.ErrChecksum) {
+		t.Errorf("reading from a modified wheel = %v, want zip.ErrChecksum", err)
 	}
 }
 
@@ -648,6 +673,29 @@ func TestIdenticalSharedFileInstallsOnce(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the second wheel's files %v do not list nvidia/__init__.py", res.Files)
+	}
+}
+
+// Two wheels whose RECORDs give a shared path the same digest but whose
+// bytes differ conflict: RECORD digests are not checked, so equality is
+// decided by the bytes.
+func TestSharedFileComparedByBytes(t *testing.T) {
+	dir := t.TempDir()
+	a := wheelSpec{name: "ns_a", version: "1", purelib: true, files: []member{{name: "ns/__init__.py", data: "a = 1\n"}}}
+	b := wheelSpec{name: "ns_b", version: "1", purelib: true, files: []member{{name: "ns/__init__.py", data: "b = 1\n"}}}
+	rec := fmt.Sprintf("ns/__init__.py,%s,6\nns_b-1.dist-info/RECORD,,\n", recordHash("a = 1\n"))
+	b.record = &rec
+	tr := tree.New()
+	pa, sa := a.write(t, dir)
+	if _, err := Install(tr, pa, sa, testScheme); err != nil {
+		t.Fatal(err)
+	}
+	pb, sb := b.write(t, dir)
+	if _, err := Install(tr, pb, sb, testScheme); !errors.Is(err, tree.ErrConflict) {
+		t.Errorf("installing a different ns/__init__.py under the same RECORD digest = %v, want tree.ErrConflict", err)
+	}
+	if got, _ := readEntry(t, tr, pure+"ns/__init__.py"); got != "a = 1\n" {
+		t.Errorf("ns/__init__.py = %q after the refused wheel, want the first wheel's", got)
 	}
 }
 

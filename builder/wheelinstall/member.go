@@ -4,10 +4,9 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"os"
 	"strings"
@@ -99,29 +98,31 @@ type source struct {
 	method uint16
 	// shebang, when non-nil, replaces the member's first line.
 	shebang []byte
-	size    int64    // bytes Open yields
-	sum     [32]byte // their sha256
+	size    int64  // bytes Open yields
+	crc     uint32 // CRC-32 of the member's bytes, as the archive records it
 	// shared is the wheel file Install verified, when kept open for
 	// the members (WithFiles).
 	shared *os.File
 }
 
-// open returns the file's contents, checked against size and sum: the read
-// that would complete size bytes returns no bytes and an error if the digest
-// differs.
+// open returns the file's contents, checked as unzip checks them: the
+// member must yield exactly its recorded length with its recorded CRC-32,
+// or the read that would complete size bytes returns no bytes and an error.
 func (s *source) open() (io.ReadCloser, error) {
 	raw, err := s.section()
 	if err != nil {
 		return nil, err
 	}
-	rc := &checkedReader{src: s, raw: raw, h: sha256.New()}
-	rc.r = raw
+	rc := &checkedReader{src: s, raw: raw, crc: crc32.NewIEEE()}
+	var member io.Reader = raw
 	if s.method == zip.Deflate {
 		rc.fl = inflate.Reader(raw)
-		rc.r = rc.fl
+		member = rc.fl
 	}
+	rc.member = io.TeeReader(member, rc.crc)
+	rc.r = rc.member
 	if s.shebang != nil {
-		rc.r = io.MultiReader(bytes.NewReader(s.shebang), &afterFirstLine{r: bufio.NewReader(rc.r)})
+		rc.r = io.MultiReader(bytes.NewReader(s.shebang), &afterFirstLine{r: bufio.NewReader(rc.member)})
 	}
 	return rc, nil
 }
@@ -148,7 +149,7 @@ func (s *source) deflated() *tree.Deflated {
 	if s.method != zip.Deflate || s.shebang != nil {
 		return nil
 	}
-	return &tree.Deflated{Size: s.csize, Open: func() (io.ReadCloser, error) {
+	return &tree.Deflated{Size: s.csize, CRC32: s.crc, Open: func() (io.ReadCloser, error) {
 		raw, err := s.section()
 		if err != nil {
 			return nil, err
@@ -166,16 +167,18 @@ type nopCloser struct{}
 
 func (nopCloser) Close() error { return nil }
 
-// checkedReader yields exactly src.size bytes and verifies their digest.
+// checkedReader yields exactly src.size bytes and checks the member they
+// come from against its length and CRC-32.
 type checkedReader struct {
-	src  *source
-	raw  sectionReadCloser
-	fl   io.ReadCloser
-	r    io.Reader
-	h    hash.Hash
-	n    int64
-	err  error // sticky: io.EOF after a verified read, or the failure
-	once sync.Once
+	src    *source
+	raw    sectionReadCloser
+	fl     io.ReadCloser
+	member io.Reader // the member's bytes, through crc
+	r      io.Reader // what Read yields
+	crc    hash.Hash32
+	n      int64
+	err    error // sticky: io.EOF after a checked read, or the failure
+	once   sync.Once
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
@@ -189,7 +192,6 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		p = p[:rem]
 	}
 	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
 	c.n += int64(n)
 	if c.n == c.src.size {
 		if ferr := c.finish(); ferr != io.EOF {
@@ -210,13 +212,28 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// finish checks, once all the contents are read, that nothing is left of
+// them or of the member (reading on skips a rewritten script's first line),
+// and that the member's CRC-32 is the recorded one.
 func (c *checkedReader) finish() error {
-	var got [32]byte
-	c.h.Sum(got[:0])
-	if got != c.src.sum {
-		c.err = fmt.Errorf("wheel %s member %q: %w: RECORD says %s, contents have %s",
-			c.src.name, c.src.member, ErrDigestMismatch, hex.EncodeToString(c.src.sum[:]), hex.EncodeToString(got[:]))
-	} else {
+	c.err = io.EOF
+	for _, r := range []io.Reader{c.r, c.member} {
+		var one [1]byte
+		switch n, err := io.ReadFull(r, one[:]); {
+		case n > 0:
+			c.err = fmt.Errorf("wheel %s member %q: %w: longer than its recorded size", c.src.name, c.src.member, zip.ErrFormat)
+		case err != io.EOF:
+			c.err = fmt.Errorf("wheel %s member %q: %w", c.src.name, c.src.member, err)
+		}
+		if c.err != io.EOF {
+			return c.err
+		}
+	}
+	switch {
+	case c.crc.Sum32() != c.src.crc:
+		c.err = fmt.Errorf("wheel %s member %q: %w: the archive records CRC-32 %08x, the contents have %08x",
+			c.src.name, c.src.member, zip.ErrChecksum, c.src.crc, c.crc.Sum32())
+	default:
 		c.err = io.EOF
 	}
 	return c.err

@@ -25,7 +25,9 @@ type File struct {
 	Path string
 	Mode fs.FileMode
 	Size int64
-	// SHA256 is the hex digest of the installed contents.
+	// SHA256 is the hex digest of the installed contents as the installed
+	// RECORD lists it: the wheel's RECORD row when it has one (taken, not
+	// checked, as pip takes it), else computed from the bytes installed.
 	SHA256 string
 }
 

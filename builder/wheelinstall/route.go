@@ -102,66 +102,59 @@ func (in *installer) plan(zf *zip.File, dest string, script bool) (*planned, err
 	if err != nil {
 		return nil, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
 	}
-	usize := int64(zf.UncompressedSize64)
 	rec, listed := in.records[zf.Name]
 	if !listed {
 		in.unrecorded = append(in.unrecorded, zf.Name)
 	}
-	if listed && rec.size >= 0 && rec.size != usize {
-		return nil, fmt.Errorf("member %q: %w: RECORD says %d bytes, the archive holds %d", zf.Name, ErrInvalidWheel, rec.size, usize)
-	}
-	src := &source{wheel: in.wheel, shared: in.shared, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: usize}
+	src := &source{wheel: in.wheel, shared: in.shared, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: int64(zf.UncompressedSize64), crc: zf.CRC32}
 	mode := fs.FileMode(0o644)
 	if script || isExecutable(zf) {
 		mode = 0o755
 	}
+	// As pip and uv do, a RECORD row is taken as it is: published wheels
+	// (torch among them) carry rows their files do not match, and the
+	// wheel's sha256 in the lock already vouches for every byte. The
+	// digest goes into the installed RECORD; only files without one, or
+	// rewritten here, are hashed.
+	var sum [32]byte
 	if rec.sha256 != nil && !script {
-		copy(src.sum[:], rec.sha256)
-	} else if err := in.hashMember(zf, src, rec.sha256, script); err != nil {
+		copy(sum[:], rec.sha256)
+	} else if sum, err = in.hashMember(zf, src, script); err != nil {
 		return nil, err
 	}
 	return &planned{
-		File:   File{Path: dest, Mode: mode, Size: src.size, SHA256: hex.EncodeToString(src.sum[:])},
+		File:   File{Path: dest, Mode: mode, Size: src.size, SHA256: hex.EncodeToString(sum[:])},
 		origin: fmt.Sprintf("member %q", zf.Name),
 		src:    src,
 	}, nil
 }
 
-// hashMember reads a member now, checks it against the RECORD digest when
-// there is one, and sets src's output size and digest; a script starting
-// with "#!python" gets the image's interpreter instead of its first line.
-func (in *installer) hashMember(zf *zip.File, src *source, want []byte, script bool) error {
-	rc, err := zf.Open()
+// hashMember reads a member now and returns the sha256 of the bytes it
+// installs; a script starting with "#!python" gets the image's interpreter
+// instead of its first line, and src's output size changes with it.
+func (in *installer) hashMember(zf *zip.File, src *source, script bool) ([32]byte, error) {
+	var sum [32]byte
+	rc, err := zf.Open() // checks the member's CRC-32 at its end
 	if err != nil {
-		return fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+		return sum, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
 	}
 	defer rc.Close()
 	br := bufio.NewReader(rc)
-	orig, out := sha256.New(), sha256.New()
-	var w io.Writer = orig
+	h := sha256.New()
 	if head, _ := br.Peek(8); script && bytes.HasPrefix(head, []byte("#!python")) {
 		src.shebang = []byte("#!" + in.s.Interpreter + "\n")
-		out.Write(src.shebang)
-		first, err := copyLine(orig, br)
+		h.Write(src.shebang)
+		first, err := copyLine(io.Discard, br)
 		if err != nil {
-			return fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+			return sum, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
 		}
 		src.size = src.size - first + int64(len(src.shebang))
-		w = io.MultiWriter(orig, out)
 	}
-	if _, err := io.Copy(w, br); err != nil {
-		return fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+	if _, err := io.Copy(h, br); err != nil {
+		return sum, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
 	}
-	if want != nil && !bytes.Equal(orig.Sum(nil), want) {
-		return fmt.Errorf("member %q: %w: RECORD says %s, contents have %x",
-			zf.Name, ErrDigestMismatch, hex.EncodeToString(want), orig.Sum(nil))
-	}
-	if src.shebang != nil {
-		out.Sum(src.sum[:0])
-	} else {
-		orig.Sum(src.sum[:0])
-	}
-	return nil
+	h.Sum(sum[:0])
+	return sum, nil
 }
 
 // copyLine copies r's first line, "\n" included, to w and returns its length.

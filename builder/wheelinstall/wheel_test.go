@@ -84,9 +84,46 @@ func recordHash(s string) string {
 	return "sha256=" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
+// zipOption changes how writeZip writes an archive.
+type zipOption func(archive []byte) []byte
+
+// withCRC makes the archive record crc as member's CRC-32, whatever its
+// bytes are: a corrupt archive.
+func withCRC(member string, crc uint32) zipOption {
+	return func(archive []byte) []byte {
+		zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+		if err != nil {
+			panic(err)
+		}
+		var out bytes.Buffer
+		zw := zip.NewWriter(&out)
+		for _, f := range zr.File {
+			raw, err := f.OpenRaw()
+			if err != nil {
+				panic(err)
+			}
+			h := f.FileHeader
+			if f.Name == member {
+				h.CRC32 = crc
+			}
+			w, err := zw.CreateRaw(&h)
+			if err != nil {
+				panic(err)
+			}
+			if _, err := io.Copy(w, raw); err != nil {
+				panic(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			panic(err)
+		}
+		return out.Bytes()
+	}
+}
+
 // writeZip writes members, in order, into dir/name and returns the path and
 // its sha256.
-func writeZip(t testing.TB, dir, name string, ms []member) (string, string) {
+func writeZip(t testing.TB, dir, name string, ms []member, opts ...zipOption) (string, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -109,11 +146,15 @@ func writeZip(t testing.TB, dir, name string, ms []member) (string, string) {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
+	data := buf.Bytes()
+	for _, o := range opts {
+		data = o(data)
+	}
 	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(buf.Bytes())
+	sum := sha256.Sum256(data)
 	return p, hex.EncodeToString(sum[:])
 }
 
