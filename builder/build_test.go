@@ -3,9 +3,11 @@ package builder_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -328,6 +330,61 @@ func TestWheelLayers(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("wheel layers (-want +got):\n%s", diff)
+	}
+}
+
+// Small wheels share layers of about LargeFile of wheels each, so that many
+// of them build on every core; each is placed by its name, so a new version
+// of one wheel changes only its own layer.
+func TestSmallWheelLayersFollowNames(t *testing.T) {
+	baseDir, baseDigest := baseLayout(t)
+	p := newProject(t, baseDir, baseDigest)
+	w := p.inputs.Wheels[0]
+	var wheels []builder.Wheel
+	for i := range 12 {
+		w := w
+		w.Name = fmt.Sprintf("w%02d", i)
+		w.Filename, w.Size = w.Name+"-1.0-py3-none-any.whl", 200
+		wheels = append(wheels, w)
+	}
+	p.inputs.LargeFile = 1000 // 2400 bytes of small wheels: 3 layers
+	layers := func(ws []builder.Wheel) map[string]string {
+		t.Helper()
+		p.inputs.Wheels = ws
+		plan, err := builder.NewPlan(context.Background(), p.inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byWheel := map[string]string{} // wheel name -> its layer's key
+		n := 0
+		for _, l := range plan.Layers {
+			if len(l.Wheels) > 0 {
+				n++
+			}
+			for _, w := range l.Wheels {
+				if _, dup := byWheel[w.Name]; dup {
+					t.Fatalf("%s is in two layers", w.Name)
+				}
+				byWheel[w.Name] = l.Key
+			}
+		}
+		if n < 2 || n > 3 {
+			t.Errorf("%d site-packages layers for 2400 bytes of small wheels at LargeFile 1000, want 2 or 3", n)
+		}
+		return byWheel
+	}
+	before := layers(wheels)
+	if len(before) != len(wheels) {
+		t.Fatalf("%d wheels in the layers, want %d", len(before), len(wheels))
+	}
+	bumped := slices.Clone(wheels)
+	bumped[5].Version, bumped[5].Filename, bumped[5].Size = "1.1", "w05-1.1-py3-none-any.whl", 230
+	after := layers(bumped)
+	for name, key := range before {
+		sameLayer := before[name] == before["w05"]
+		if changed := after[name] != key; changed != sameLayer {
+			t.Errorf("after a new version of w05, %s's layer changed: %t, want %t (it shares w05's layer: %t)", name, changed, sameLayer, sameLayer)
+		}
 	}
 }
 

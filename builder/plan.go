@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -283,7 +285,9 @@ func isHex64(s string) bool {
 // sitePackagesLayers installs each large wheel (LargeFile or more: torch,
 // the CUDA libraries) in a layer of its own, or beyond MaxWheelLayers in
 // balanced groups, so they build in parallel and survive changes to the
-// small ones; every other wheel shares the last layer.
+// small ones. The small wheels share layers of about LargeFile of wheels
+// each (smallGroups), so that many small wheels are laid out and
+// compressed on every core too.
 func sitePackagesLayers(in Inputs) []LayerPlan {
 	var large, small []WheelRef
 	for _, w := range in.Wheels {
@@ -296,9 +300,7 @@ func sitePackagesLayers(in Inputs) []LayerPlan {
 	}
 	groups := balance(large, in.MaxWheelLayers,
 		func(w WheelRef) int64 { return w.Size }, func(w WheelRef) string { return w.Filename })
-	if len(small) > 0 {
-		groups = append(groups, small)
-	}
+	groups = append(groups, smallGroups(small, in.LargeFile, in.MaxWheelLayers)...)
 	out := make([]LayerPlan, len(groups))
 	for i, ws := range groups {
 		sort.Slice(ws, func(i, j int) bool {
@@ -313,6 +315,33 @@ func sitePackagesLayers(in Inputs) []LayerPlan {
 		}
 	}
 	return out
+}
+
+// smallGroups splits the small wheels into one group per target bytes of
+// wheels (at least one, at most max), each wheel placed by a hash of its
+// name: a new version of one wheel changes only its own group, where a
+// split by size would move others. Empty groups are dropped.
+func smallGroups(small []WheelRef, target int64, max int) [][]WheelRef {
+	if len(small) == 0 {
+		return nil
+	}
+	var total int64
+	for _, w := range small {
+		total += w.Size
+	}
+	n := int(min(int64(max), (total+target-1)/target))
+	n = min(n, len(small))
+	if n <= 1 {
+		return [][]WheelRef{small}
+	}
+	groups := make([][]WheelRef, n)
+	for _, w := range small {
+		h := fnv.New32a()
+		h.Write([]byte(w.Name))
+		i := h.Sum32() % uint32(n)
+		groups[i] = append(groups[i], w)
+	}
+	return slices.DeleteFunc(groups, func(g []WheelRef) bool { return len(g) == 0 })
 }
 
 func appLayer(in Inputs) (LayerPlan, bool, error) {
