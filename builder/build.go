@@ -1,11 +1,13 @@
 package builder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -62,7 +64,15 @@ func buildLayers(ctx context.Context, p *Plan, o *options) ([]v1.Layer, error) {
 	cached := make([]bool, len(p.Layers))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.jobs)
-	for i, lp := range p.Layers {
+	// Largest first: the weights, read and pushed the longest, start at
+	// once instead of after every other layer (and their upload with them).
+	order := make([]int, len(p.Layers))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(p.Layers[b].Size, p.Layers[a].Size) })
+	for _, i := range order {
+		lp := p.Layers[i]
 		g.Go(func() error {
 			get := storedLayer
 			if byReference(lp, o.storeAll) {

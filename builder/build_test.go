@@ -1,6 +1,7 @@
 package builder_test
 
 import (
+	stdcmp "cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -385,6 +386,37 @@ func TestSmallWheelLayersFollowNames(t *testing.T) {
 		if changed := after[name] != key; changed != sameLayer {
 			t.Errorf("after a new version of w05, %s's layer changed: %t, want %t (it shares w05's layer: %t)", name, changed, sameLayer, sameLayer)
 		}
+	}
+}
+
+// With one job, layers are written largest first (by the plan's size): the
+// weights, read and pushed the longest, start at once instead of last.
+func TestLayersWrittenLargestFirst(t *testing.T) {
+	baseDir, baseDigest := baseLayout(t)
+	p := newProject(t, baseDir, baseDigest)
+	var got []v1.Hash
+	img, plan, _ := build(t, p, t.TempDir(), builder.WithJobs(1), builder.WithLayerReady(func(l v1.Layer) {
+		d, err := l.Digest()
+		if err != nil {
+			t.Error(err)
+		}
+		got = append(got, d)
+	}))
+	all, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[v1.Hash]int{} // the plan's layers are the image's last
+	for i, l := range all[len(all)-len(plan.Layers):] {
+		d, _ := l.Digest()
+		index[d] = i
+	}
+	var sizes []int64
+	for _, d := range got {
+		sizes = append(sizes, plan.Layers[index[d]].Size)
+	}
+	if len(got) != len(plan.Layers) || !slices.IsSortedFunc(sizes, func(a, b int64) int { return stdcmp.Compare(b, a) }) {
+		t.Errorf("layers written with sizes %v, want all %d of them, largest first", sizes, len(plan.Layers))
 	}
 }
 
