@@ -23,9 +23,9 @@
 // pigz and Python's included, reads them as one stream), between members
 // of level-1 output holding the tar headers and the other files. The
 // stream is still inflated once, for the diffID and to check the file
-// against its recorded size and sha256, but never deflated: that halves
-// the CPU time of a wheel's bytes, and the wheel's own compression (zlib
-// level 6 for most) is about a tenth smaller than level 1 on real
-// site-packages. Small files are read, inflated and checked ahead on one
-// goroutine per core.
+// against its recorded size, CRC-32 and (when set) sha256, but never
+// deflated: that halves the CPU time of a wheel's bytes, and the wheel's
+// own compression (zlib level 6 for most) is about a tenth smaller than
+// level 1 on real site-packages. Small files are read, inflated and
+// checked ahead on one goroutine per core.
 package layer
