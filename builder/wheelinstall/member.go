@@ -229,12 +229,9 @@ func (c *checkedReader) finish() error {
 			return c.err
 		}
 	}
-	switch {
-	case c.crc.Sum32() != c.src.crc:
+	if got := c.crc.Sum32(); got != c.src.crc {
 		c.err = fmt.Errorf("wheel %s member %q: %w: the archive records CRC-32 %08x, the contents have %08x",
-			c.src.name, c.src.member, zip.ErrChecksum, c.src.crc, c.crc.Sum32())
-	default:
-		c.err = io.EOF
+			c.src.name, c.src.member, zip.ErrChecksum, c.src.crc, got)
 	}
 	return c.err
 }
