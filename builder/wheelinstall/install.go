@@ -105,7 +105,7 @@ func prepare(wheelPath, want string, s Scheme, o options) (*installer, error) {
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zip.NewReader(f, n)
+	zr, err := zip.NewReader(newWindowReader(f, n, 256<<10), n)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%w: reading zip: %v", ErrInvalidWheel, err)
 	}
