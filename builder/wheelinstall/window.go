@@ -28,12 +28,13 @@ func (w *windowReader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || len(p) >= len(w.buf)/2 {
 		return w.r.ReadAt(p, off) // large reads gain nothing from a copy
 	}
+	if off >= w.size {
+		return 0, io.EOF
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if off < w.off || off+int64(len(p)) > w.off+int64(w.n) {
-		if off >= w.size {
-			return 0, io.EOF
-		}
+	// Written so as not to overflow: a zip64 header may give any offset.
+	if off < w.off || off-w.off > int64(w.n)-int64(len(p)) {
 		n, err := w.r.ReadAt(w.buf[:min(int64(len(w.buf)), w.size-off)], off)
 		if err != nil && err != io.EOF {
 			w.n = 0

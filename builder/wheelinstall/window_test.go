@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -30,6 +31,13 @@ func TestWindowReaderReadsAsTheFile(t *testing.T) {
 	}
 	file := bytes.NewReader(data)
 	w := newWindowReader(file, int64(len(data)), 1024)
+	// Offsets a hostile zip64 header may give: past the end, near the
+	// largest int64 (off+len must not overflow), and negative.
+	for _, off := range []int64{int64(len(data)), 1 << 62, math.MaxInt64 - 10, -1} {
+		if n, err := w.ReadAt(make([]byte, 30), off); n != 0 || err == nil {
+			t.Errorf("ReadAt(30 bytes, %d) = %d, %v; want 0 and an error", off, n, err)
+		}
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 5000 {
 		off := rng.Int64N(int64(len(data)) + 600)
