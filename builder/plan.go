@@ -318,9 +318,11 @@ func sitePackagesLayers(in Inputs) []LayerPlan {
 }
 
 // smallGroups splits the small wheels into one group per target bytes of
-// wheels (at least one, at most max), each wheel placed by a hash of its
-// name: a new version of one wheel changes only its own group, where a
-// split by size would move others. Empty groups are dropped.
+// wheels (at least one, at most max), each wheel placed by a jump
+// consistent hash of its name (Lamping and Veach, 2014): a new version of
+// one wheel changes only its own group, where a split by size would move
+// others, and when the wheels outgrow their groups and one more is added,
+// only the wheels that go to the new group move. Empty groups are dropped.
 func smallGroups(small []WheelRef, target int64, max int) [][]WheelRef {
 	if len(small) == 0 {
 		return nil
@@ -336,12 +338,24 @@ func smallGroups(small []WheelRef, target int64, max int) [][]WheelRef {
 	}
 	groups := make([][]WheelRef, n)
 	for _, w := range small {
-		h := fnv.New32a()
+		h := fnv.New64a()
 		h.Write([]byte(w.Name))
-		i := h.Sum32() % uint32(n)
+		i := jumpHash(h.Sum64(), n)
 		groups[i] = append(groups[i], w)
 	}
 	return slices.DeleteFunc(groups, func(g []WheelRef) bool { return len(g) == 0 })
+}
+
+// jumpHash returns key's bucket among n: when n grows by one, a key keeps
+// its bucket or moves to the new one.
+func jumpHash(key uint64, n int) int {
+	var b, j int64 = -1, 0
+	for j < int64(n) {
+		b = j
+		key = key*2862933555777941757 + 1
+		j = int64(float64(b+1) * (float64(int64(1)<<31) / float64((key>>33)+1)))
+	}
+	return int(b)
 }
 
 func appLayer(in Inputs) (LayerPlan, bool, error) {
