@@ -439,11 +439,14 @@ func TestCorruptMemberFailsOnRead(t *testing.T) {
 		}
 	}
 
-	// Scripts are read at install time, so their corruption fails Install.
-	w := wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m-1.data/scripts/s", data: "#!python\n"}}}
-	p, sum := writeZip(t, t.TempDir(), w.filename(), w.members(), withCRC("m-1.data/scripts/s", 1))
-	if _, err := Install(tree.New(), p, sum, testScheme); !errors.Is(err, ErrInvalidWheel) || !strings.Contains(err.Error(), "checksum") {
-		t.Errorf("Install of a corrupt script = %v, want ErrInvalidWheel for its checksum", err)
+	// Scripts are read at install time, so their corruption fails Install,
+	// a recorded CRC-32 of 0 included (which archive/zip does not check).
+	for _, crc := range []uint32{1, 0} {
+		w := wheelSpec{name: "m", version: "1", purelib: true, files: []member{{name: "m-1.data/scripts/s", data: "#!python\n"}}}
+		p, sum := writeZip(t, t.TempDir(), w.filename(), w.members(), withCRC("m-1.data/scripts/s", crc))
+		if _, err := Install(tree.New(), p, sum, testScheme); !errors.Is(err, ErrInvalidWheel) || !errors.Is(err, zip.ErrChecksum) {
+			t.Errorf("Install of a script recorded with CRC-32 %08x = %v, want ErrInvalidWheel and zip.ErrChecksum", crc, err)
+		}
 	}
 }
 

@@ -99,6 +99,7 @@ type source struct {
 	// shebang, when non-nil, replaces the member's first line.
 	shebang []byte
 	size    int64  // bytes Open yields
+	msize   int64  // the member's length, as the archive records it
 	crc     uint32 // CRC-32 of the member's bytes, as the archive records it
 	// shared is the wheel file Install verified, when kept open for
 	// the members (WithFiles).
@@ -119,7 +120,7 @@ func (s *source) open() (io.ReadCloser, error) {
 		rc.fl = inflate.Reader(raw)
 		member = rc.fl
 	}
-	rc.member = io.TeeReader(member, rc.crc)
+	rc.member = io.TeeReader(member, rc)
 	rc.r = rc.member
 	if s.shebang != nil {
 		rc.r = io.MultiReader(bytes.NewReader(s.shebang), &afterFirstLine{r: bufio.NewReader(rc.member)})
@@ -176,7 +177,8 @@ type checkedReader struct {
 	member io.Reader // the member's bytes, through crc
 	r      io.Reader // what Read yields
 	crc    hash.Hash32
-	n      int64
+	read   int64 // of the member, through crc
+	n      int64 // yielded
 	err    error // sticky: io.EOF after a checked read, or the failure
 	once   sync.Once
 }
@@ -212,6 +214,12 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Write takes the member's bytes as they are read, for the checks.
+func (c *checkedReader) Write(p []byte) (int, error) {
+	c.read += int64(len(p))
+	return c.crc.Write(p)
+}
+
 // finish checks, once all the contents are read, that nothing is left of
 // them or of the member (reading on skips a rewritten script's first line),
 // and that the member's CRC-32 is the recorded one.
@@ -229,7 +237,9 @@ func (c *checkedReader) finish() error {
 			return c.err
 		}
 	}
-	if got := c.crc.Sum32(); got != c.src.crc {
+	if c.read != c.src.msize {
+		c.err = fmt.Errorf("wheel %s member %q: %w: %d bytes, the archive records %d", c.src.name, c.src.member, zip.ErrFormat, c.read, c.src.msize)
+	} else if got := c.crc.Sum32(); got != c.src.crc {
 		c.err = fmt.Errorf("wheel %s member %q: %w: the archive records CRC-32 %08x, the contents have %08x",
 			c.src.name, c.src.member, zip.ErrChecksum, c.src.crc, got)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"path"
@@ -106,7 +107,7 @@ func (in *installer) plan(zf *zip.File, dest string, script bool) (*planned, err
 	if !listed {
 		in.unrecorded = append(in.unrecorded, zf.Name)
 	}
-	src := &source{wheel: in.wheel, shared: in.shared, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: int64(zf.UncompressedSize64), crc: zf.CRC32}
+	src := &source{wheel: in.wheel, shared: in.shared, name: in.o.filename, member: zf.Name, offset: off, csize: int64(zf.CompressedSize64), method: zf.Method, size: int64(zf.UncompressedSize64), msize: int64(zf.UncompressedSize64), crc: zf.CRC32}
 	mode := fs.FileMode(0o644)
 	if script || isExecutable(zf) {
 		mode = 0o755
@@ -134,12 +135,15 @@ func (in *installer) plan(zf *zip.File, dest string, script bool) (*planned, err
 // instead of its first line, and src's output size changes with it.
 func (in *installer) hashMember(zf *zip.File, src *source, script bool) ([32]byte, error) {
 	var sum [32]byte
-	rc, err := zf.Open() // checks the member's CRC-32 at its end
+	zr, err := zf.Open()
 	if err != nil {
 		return sum, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
 	}
-	defer rc.Close()
-	br := bufio.NewReader(rc)
+	defer zr.Close()
+	// archive/zip skips the check of a recorded CRC-32 of 0; source.open
+	// does not, so neither does this.
+	crc := crc32.NewIEEE()
+	br := bufio.NewReader(io.TeeReader(zr, crc))
 	h := sha256.New()
 	if head, _ := br.Peek(8); script && bytes.HasPrefix(head, []byte("#!python")) {
 		src.shebang = []byte("#!" + in.s.Interpreter + "\n")
@@ -151,7 +155,10 @@ func (in *installer) hashMember(zf *zip.File, src *source, script bool) ([32]byt
 		src.size = src.size - first + int64(len(src.shebang))
 	}
 	if _, err := io.Copy(h, br); err != nil {
-		return sum, fmt.Errorf("member %q: %w: %v", zf.Name, ErrInvalidWheel, err)
+		return sum, fmt.Errorf("member %q: %w: %w", zf.Name, ErrInvalidWheel, err)
+	}
+	if got := crc.Sum32(); got != zf.CRC32 {
+		return sum, fmt.Errorf("member %q: %w: %w: the archive records CRC-32 %08x, the contents have %08x", zf.Name, ErrInvalidWheel, zip.ErrChecksum, zf.CRC32, got)
 	}
 	h.Sum(sum[:0])
 	return sum, nil

@@ -104,7 +104,9 @@ func withCRC(member string, crc uint32) zipOption {
 			}
 			h := f.FileHeader
 			if f.Name == member {
-				h.CRC32 = crc
+				// In the local header, not a data descriptor: archive/zip
+				// then skips its own check of a CRC-32 of 0.
+				h.CRC32, h.Flags = crc, h.Flags&^0x8
 			}
 			w, err := zw.CreateRaw(&h)
 			if err != nil {
