@@ -122,7 +122,8 @@ type spliced struct {
 }
 
 // readDeflated reads e's DEFLATE stream whole and inflates it into f's
-// buffer, checking the contents against e's size and sha256.
+// buffer, checking the contents against e's size, CRC-32 and sha256 (when
+// set).
 func readDeflated(ctx context.Context, e tree.Entry) fetched {
 	rc, err := e.Deflated.Open()
 	if err != nil {

@@ -52,7 +52,8 @@ type Entry struct {
 	Open Opener
 	// SHA256 is the hex digest of a File's contents when the producer knows it
 	// (a model file hashed for the lock, a file it generated); empty otherwise.
-	// A consumer that reads the contents checks them against it.
+	// A consumer may check what it reads against it (the layer writer does
+	// when it inflates a Deflated stream).
 	SHA256 string
 	// Deflated, when not nil, holds a File's contents already compressed:
 	// a wheel member stored with DEFLATE. A gzip layer carries those bytes

@@ -49,6 +49,9 @@
 // member's data and inflates it, so any number of layer writers may read
 // entries concurrently. The bytes an Open yields are checked against the
 // member's length and CRC-32 in the archive, and a mismatch is a read error
-// (zip.ErrChecksum) naming the member. A file two wheels install is
+// (zip.ErrChecksum) naming the member. With WithFiles those bytes come from
+// the very file whose sha256 was checked; a wheel re-opened by path is
+// checked by CRC-32 alone, which catches corruption, not a wheel replaced
+// on purpose between the check and the read. A file two wheels install is
 // installed once when its bytes are the same, compared byte for byte.
 package wheelinstall

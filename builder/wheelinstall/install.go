@@ -21,8 +21,9 @@ import (
 // Errors callers can test with errors.Is. Every error Install returns names
 // the wheel; errors about a member also name the member.
 var (
-	// ErrDigestMismatch reports a wheel whose sha256 differs from the lock's,
-	// or a member whose contents differ from the wheel's RECORD.
+	// ErrDigestMismatch reports a wheel whose sha256 differs from the lock's.
+	// (A member whose bytes are not the archive's fails with zip.ErrChecksum;
+	// RECORD rows are not checked, as pip does not check them.)
 	ErrDigestMismatch = errors.New("sha256 mismatch")
 	// ErrUnsafeMember reports a member that could write outside its
 	// directory or is not a regular file: a hostile wheel.
