@@ -118,26 +118,10 @@ func rawWheel(t *testing.T, dir, module string, record string, crc *uint32) Whee
 	}
 	data := buf.Bytes()
 	if crc != nil {
-		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-		if err != nil {
+		var err error
+		if data, err = indextest.WithCRC32(data, "m.py", *crc); err != nil {
 			t.Fatal(err)
 		}
-		var out bytes.Buffer
-		zw := zip.NewWriter(&out)
-		for _, f := range zr.File {
-			h := f.FileHeader
-			if f.Name == "m.py" {
-				h.CRC32 = *crc
-			}
-			raw, _ := f.OpenRaw()
-			w, err := zw.CreateRaw(&h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(w, raw)
-		}
-		zw.Close()
-		data = out.Bytes()
 	}
 	p := filepath.Join(dir, "m-1.0-py3-none-any.whl")
 	if err := os.WriteFile(p, data, 0o644); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hfpack/hfpack/builder/tree"
+	"github.com/hfpack/hfpack/lockfile/indextest"
 )
 
 // member is one entry of a test wheel.
@@ -91,35 +92,11 @@ type zipOption func(archive []byte) []byte
 // bytes are: a corrupt archive.
 func withCRC(member string, crc uint32) zipOption {
 	return func(archive []byte) []byte {
-		zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+		out, err := indextest.WithCRC32(archive, member, crc)
 		if err != nil {
 			panic(err)
 		}
-		var out bytes.Buffer
-		zw := zip.NewWriter(&out)
-		for _, f := range zr.File {
-			raw, err := f.OpenRaw()
-			if err != nil {
-				panic(err)
-			}
-			h := f.FileHeader
-			if f.Name == member {
-				// In the local header, not a data descriptor: archive/zip
-				// then skips its own check of a CRC-32 of 0.
-				h.CRC32, h.Flags = crc, h.Flags&^0x8
-			}
-			w, err := zw.CreateRaw(&h)
-			if err != nil {
-				panic(err)
-			}
-			if _, err := io.Copy(w, raw); err != nil {
-				panic(err)
-			}
-		}
-		if err := zw.Close(); err != nil {
-			panic(err)
-		}
-		return out.Bytes()
+		return out
 	}
 }
 

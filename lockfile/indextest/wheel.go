@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"io/fs"
 	"regexp"
 	"sort"
@@ -280,4 +281,42 @@ func MustBuildWheel(s WheelSpec) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// WithCRC32 returns a copy of the zip archive whose member name records crc
+// as its CRC-32, whatever its bytes are: a corrupt wheel for tests. The CRC
+// goes into the local header, not a data descriptor, so archive/zip itself
+// does not check a CRC-32 of 0 on reading.
+func WithCRC32(archive []byte, name string, crc uint32) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	found := false
+	for _, f := range zr.File {
+		raw, err := f.OpenRaw()
+		if err != nil {
+			return nil, err
+		}
+		h := f.FileHeader
+		if f.Name == name {
+			h.CRC32, h.Flags, found = crc, h.Flags&^0x8, true
+		}
+		w, err := zw.CreateRaw(&h)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.Copy(w, raw); err != nil {
+			return nil, err
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("no member %q in the archive", name)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
