@@ -10,5 +10,9 @@
 // creating a path and holding it) and that no process holds. A concurrent
 // build's live temporary is never removed.
 //
-// Where flock is not available, Clean falls back to age alone (a day).
+// Share and Exclusive lock a whole directory the same way: the builds
+// using a cache share its lock file, a prune of the cache takes it alone.
+//
+// Where flock is not available, Clean falls back to age alone (a day), and
+// Share and Exclusive do not wait.
 package leftover

@@ -14,6 +14,40 @@ func hold(path string) (func(), error) { return lockHow(path, unix.LOCK_EX|unix.
 
 func lock(path string) (func(), error) { return lockHow(path, unix.LOCK_EX) }
 
+func share(path string) (func(), error) {
+	f, err := openLock(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := flock(f, unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func tryExclusive(path string) (func(), bool, error) {
+	f, err := openLock(path)
+	if err != nil {
+		return nil, false, err
+	}
+	err = flock(f, unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		f.Close()
+		return nil, false, nil
+	}
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { f.Close() }, true, nil
+}
+
+// openLock opens the lock file at path, creating it if missing.
+func openLock(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
+}
+
 func lockHow(path string, how int) (func(), error) {
 	f, err := os.Open(path)
 	if err != nil {

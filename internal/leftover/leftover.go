@@ -1,6 +1,8 @@
 package leftover
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,4 +64,35 @@ func clean(dir, prefix string, cutoff time.Time) []string {
 		unlock()
 	}
 	return removed
+}
+
+// Share holds the lock file at path (created if missing) shared with other
+// sharers, waiting while a process holds it with Exclusive: the builds
+// that use a cache share it, and a prune takes it for itself.
+func Share(path string) (release func(), err error) {
+	return share(path)
+}
+
+// Exclusive holds the lock file at path (created if missing) alone. While
+// other processes hold it, it calls wait once and tries again every poll
+// until ctx is done.
+func Exclusive(ctx context.Context, path string, poll time.Duration, wait func()) (release func(), err error) {
+	waited := false
+	for {
+		release, ok, err := tryExclusive(path)
+		if err != nil || ok {
+			return release, err
+		}
+		if !waited && wait != nil {
+			wait()
+		}
+		waited = true
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("waiting for the processes holding %s: %w", path, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
 }
