@@ -489,10 +489,11 @@ func (p *Project) CheckModelPinned(root string) error {
 func (p *Project) verifyLock(root string) error {
 	opts := []lockfile.VerifyOption{lockfile.WithLockName(p.RelLock())}
 	if dir := p.ModelDir(); dir != "" {
-		hasher, err := p.modelHasher(root, dir)
+		hasher, c, err := p.modelHasher(root, dir)
 		if err != nil {
 			return err
 		}
+		defer c.Close()
 		opts = append(opts, lockfile.WithModelCheck(dir, hasher))
 	}
 	return lockfile.Verify(p.Manifest, p.Lock, opts...)

@@ -49,6 +49,7 @@ func (p *Project) FetchModel(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer hasher.Close()
 	// The fetch verifies every file (hashing a download as it arrives):
 	// what it verified is recorded, and the check against the lock that
 	// follows reads nothing again.

@@ -48,24 +48,26 @@ func (h pinnedHasher) FileSHA256(path string) (string, error) {
 }
 
 // modelHasher is the hasher verifyLock checks the model in dir with: the
-// build cache's records, or while Prepare runs, pinnedHasher.
-func (p *Project) modelHasher(root, dir string) (lockfile.FileHasher, error) {
+// build cache's records, or while Prepare runs, pinnedHasher. Close the
+// cache when done.
+func (p *Project) modelHasher(root, dir string) (lockfile.FileHasher, *buildcache.Cache, error) {
 	c, err := FileHasher(root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.deferModel == nil || p.Lock == nil || p.Lock.HFPack == nil {
-		return c, nil
+		return c, c, nil
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		c.Close()
+		return nil, nil, err
 	}
 	pins := map[string]string{}
 	for _, f := range p.Lock.HFPack.ModelFiles {
 		pins[filepath.Join(abs, filepath.FromSlash(f.Path))] = f.SHA256
 	}
-	return pinnedHasher{c: c, pins: pins, d: p.deferModel}, nil
+	return pinnedHasher{c: c, pins: pins, d: p.deferModel}, c, nil
 }
 
 // modelCheck is the builder.Inputs.ModelCheck of a build of p: the lock's
@@ -77,6 +79,7 @@ func (p *Project) modelCheck(root, dir string) func(map[string]string) error {
 		if err != nil {
 			return err
 		}
+		defer c.Close()
 		abs, err := filepath.Abs(dir)
 		if err != nil {
 			return err

@@ -212,6 +212,7 @@ func (p *Project) checkWheels(ctx context.Context, pf *Preflight, offline bool, 
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	warnings, err := builder.CheckWheels(ctx, plan, base.Image, c)
 	pf.Warnings = append(pf.Warnings, warnings...)
 	if err != nil {

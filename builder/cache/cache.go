@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hfpack/hfpack/builder/layer"
@@ -22,7 +23,8 @@ var ErrBadKey = errors.New("invalid cache key")
 // Cache is a build cache rooted at a directory. It is safe for concurrent use
 // by goroutines and by processes sharing the directory.
 type Cache struct {
-	dir string
+	dir     string
+	release func()
 }
 
 // staleAfter is the age from which a temporary file is taken to be left by
@@ -33,13 +35,21 @@ const staleAfter = 24 * time.Hour
 // removing what killed builds left: half-written layer blobs (which
 // layer.Write holds while it writes them, so a running build's are kept)
 // and other temporary files more than a day old.
+//
+// The cache is held shared until Close, so that Prune, which waits for
+// every holder, never removes what a build is using; Open waits while a
+// Prune runs.
 func Open(dir string) (*Cache, error) {
 	for _, sub := range []string{"blobs/sha256", "layers", "refs", "files"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("opening cache: %w", err)
 		}
 	}
-	c := &Cache{dir: dir}
+	release, err := leftover.Share(filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, fmt.Errorf("opening cache: %w", err)
+	}
+	c := &Cache{dir: dir, release: sync.OnceFunc(release)}
 	leftover.Clean(c.BlobDir(), layerTmpPrefix)
 	for _, sub := range []string{"blobs", "layers", "refs", "files"} {
 		removeStale(filepath.Join(dir, sub), time.Now().Add(-staleAfter))
@@ -64,6 +74,15 @@ func removeStale(dir string, cutoff time.Time) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// Close lets Prune run: the layers the cache returned must not be read
+// after it. Close is safe to call more than once.
+func (c *Cache) Close() error {
+	if c.release != nil {
+		c.release()
+	}
+	return nil
 }
 
 // Dir returns the cache's root directory.
@@ -108,6 +127,7 @@ func (c *Cache) Layer(key string) (l *layer.Layer, ok bool, err error) {
 	if err != nil {
 		return nil, false, nil
 	}
+	touch(filepath.Join(c.dir, "layers", key+".json"))
 	return l, true, nil
 }
 

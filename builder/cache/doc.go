@@ -17,8 +17,15 @@
 //	                     sizes, modification times, inodes and change times
 //	files/<hex>.json     sha256(absolute path) -> size, mtime, inode, ctime,
 //	                     sha256
+//	basefiles/<hex>.json a base image layer's file list, by its digest
+//	lock                 held shared by each open Cache, alone by Lock
 //
 // Open removes the layer blobs (".tmp-layer-*") that killed builds left
 // half-written, as soon as no process holds them, and other temporary
 // files (".tmp-*") older than a day.
+//
+// A hit records its use in the entry file's modification time. Entries
+// describes the cache for internal/gc, least recently used first, and
+// Lock keeps builds out while gc removes what its policy does not keep:
+// an entry, then each blob no kept entry names.
 package cache

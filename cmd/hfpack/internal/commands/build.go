@@ -119,6 +119,7 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	if err != nil {
 		return err
 	}
+	defer c.Close() // the layers it found are read until the end
 	switch {
 	case f.plan:
 		enc := json.NewEncoder(g.ui.Out)

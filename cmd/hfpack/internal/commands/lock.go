@@ -127,6 +127,7 @@ func runLock(cmd *cobra.Command, g *globals, p *pipeline.Project, f *lockFlags) 
 	if err != nil {
 		return err
 	}
+	defer hasher.Close()
 	if src := m.Model.Source; src != "" {
 		g.ui.Infof("Resolving model %s at %s", src, m.Model.Revision)
 	}
