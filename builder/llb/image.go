@@ -46,6 +46,7 @@ func (s *Store) Image(d v1.Hash) (v1.Image, error) {
 		}
 		img.layers = append(img.layers, l)
 	}
+	s.used(d)
 	return img, nil
 }
 

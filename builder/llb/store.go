@@ -35,6 +35,11 @@ import (
 // daemon announced, and renamed into place; a blob in place is never
 // written again. The temporaries a killed build left are removed by the
 // next OpenStore.
+//
+// Image records each read-back in images/HEX (the manifest's digest), whose
+// modification time is the image's last use; StoreEntries describes the
+// store by those for a prune, which must run while no build uses the store
+// (hfpack keeps it inside the build cache and prunes both under its lock).
 type Store struct {
 	dir      string
 	received atomic.Int64 // writers opened (blobs the daemon sends), for tests

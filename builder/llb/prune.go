@@ -1,0 +1,105 @@
+package llb
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/hfpack/hfpack/internal/gc"
+)
+
+// usedDir holds an empty file per image read back from the store (Image),
+// named by its manifest's digest, whose time is the image's last use.
+const usedDir = "images"
+
+// used records that a build used the image with manifest d.
+func (s *Store) used(d v1.Hash) {
+	if err := os.MkdirAll(filepath.Join(s.dir, usedDir), 0o755); err != nil {
+		return // a use not recorded only makes the image look older
+	}
+	p := filepath.Join(s.dir, usedDir, d.Hex)
+	now := time.Now()
+	if os.Chtimes(p, now, now) == nil {
+		return
+	}
+	if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
+		f.Close()
+	}
+}
+
+// StoreEntries describes the export store in dir for gc.Prune, which the
+// caller runs while no build uses the store (the build cache's
+// cache.Lock): an "image" entry for each image a build read back, last
+// used by the latest build that did, naming its manifest, config and layer
+// blobs. Every other blob (one a build exported but never read back, a
+// base layer no image kept names) is named by none. A missing dir is an
+// empty store.
+func StoreEntries(dir string) (gc.Set, error) {
+	s := &Store{dir: dir}
+	set := gc.Set{Blobs: map[string]gc.Blob{}}
+	des, err := os.ReadDir(s.blobDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return gc.Set{}, fmt.Errorf("reading the BuildKit export store: %w", err)
+	}
+	for _, de := range des {
+		if strings.HasPrefix(de.Name(), ".") || !de.Type().IsRegular() {
+			continue // a blob being written (storeTmpPrefix) is its writer's
+		}
+		if fi, err := de.Info(); err == nil {
+			set.Blobs[filepath.Join(s.blobDir(), de.Name())] = gc.BlobOf(fi)
+		}
+	}
+	des, err = os.ReadDir(filepath.Join(dir, usedDir))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return gc.Set{}, fmt.Errorf("reading the BuildKit export store: %w", err)
+	}
+	for _, de := range des {
+		fi, err := de.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		marker := filepath.Join(dir, usedDir, de.Name())
+		e := gc.Entry{Kind: "image", Name: "sha256:" + de.Name(), Used: fi.ModTime(), Files: []string{marker}}
+		e.Blobs, err = s.imageBlobs(de.Name())
+		e.Stale = err != nil
+		set.Entries = append(set.Entries, e)
+	}
+	return set, nil
+}
+
+// imageBlobs returns the paths of the blobs the image with manifest
+// sha256:hex names, the manifest's own first.
+func (s *Store) imageBlobs(hex string) ([]string, error) {
+	d, err := v1.NewHash("sha256:" + hex)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.verified(d)
+	if err != nil {
+		return nil, err
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	out := []string{filepath.Join(s.blobDir(), d.Hex)}
+	for _, desc := range append([]v1.Descriptor{m.Config}, m.Layers...) {
+		p, err := s.BlobPath(digest.Digest(desc.Digest.String()))
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", d, err)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
