@@ -337,6 +337,29 @@ func buildKitPublishesLikeEmbedded(t *testing.T, p *project, addr, pushed string
 	if strings.Join(names, ",") != "embedded,,buildkit," {
 		t.Errorf("layout names %q, want each image with its SBOM: embedded,,buildkit,", names)
 	}
+	// Pruned, the export store takes the daemon's blobs again, into the
+	// same image.
+	var pruned struct {
+		Removed []struct{ Kind string }
+		Blobs   int
+	}
+	if err := json.Unmarshal([]byte(mustHfpack(t, p.Dir, nil, "cache", "prune", "--all", "--json").stdout), &pruned); err != nil {
+		t.Fatal(err)
+	}
+	images := 0
+	for _, r := range pruned.Removed {
+		if r.Kind == "image" {
+			images++
+		}
+	}
+	if images == 0 || pruned.Blobs == 0 {
+		t.Errorf("cache prune --all removed %d exported images and %d blobs, want the BuildKit builds' images", images, pruned.Blobs)
+	}
+	again := filepath.Join(t.TempDir(), "again.digest")
+	mustHfpack(t, p.Dir, nil, append(bkArgs, "--output", "oci:"+filepath.Join(t.TempDir(), "L2"), "--digest-file", again)...)
+	if got, err := os.ReadFile(again); err != nil || strings.TrimSpace(string(got)) != d.DigestStr() {
+		t.Errorf("BuildKit build after cache prune --all: digest %q (%v), want %s", got, err, d.DigestStr())
+	}
 }
 
 // unpackRef copies a pushed image with skopeo and unpacks it with umoci.

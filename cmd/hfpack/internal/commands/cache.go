@@ -1,0 +1,156 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/hfpack/hfpack/internal/gc"
+	"github.com/hfpack/hfpack/pipeline"
+)
+
+func newCache(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "cache",
+		Short: "Manage hfpack's build cache",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	c.AddCommand(newCachePrune(g))
+	return c
+}
+
+type pruneFlags struct {
+	cacheDir     string
+	keepDuration string
+	keepStorage  string
+	all          bool
+	dryRun       bool
+}
+
+func newCachePrune(g *globals) *cobra.Command {
+	f := &pruneFlags{}
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove build cache entries no recent build used",
+		Long: `prune removes from the build cache what builds have not used within
+--keep-duration, then, with --keep-storage, the least recently used entries
+until the cache fits: stored layers, the records of weight layers regenerated
+from the model's files, base images' file lists, the images BuildKit exported
+into hfpack's export store, and the blobs only those entries named. A
+remembered file hash is removed only once its file changed, since it saves
+reading the file again. --all removes everything.
+
+prune waits for running builds to finish, and builds started meanwhile wait
+for it. The index cache (pages, metadata and wheels), the Python runtimes and
+the Hugging Face Hub's files are left as they are.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pol, err := f.policy(cmd)
+			if err != nil {
+				return err
+			}
+			r, err := pipeline.PruneCache(cmd.Context(), f.cacheDir, pol, f.dryRun, func() {
+				g.ui.Infof("waiting for running builds to finish")
+			})
+			if r == nil {
+				return err
+			}
+			if rerr := g.ui.Result(r, func(w io.Writer) error { return writePruneReport(w, r) }); rerr != nil {
+				return rerr
+			}
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory (default $HFPACK_CACHE_DIR or the user cache dir)")
+	fl.StringVar(&f.keepDuration, "keep-duration", "168h", "keep what a build used within this long (a Go duration, or days: 7d); 0 keeps everything by age")
+	fl.StringVar(&f.keepStorage, "keep-storage", "", "then remove the least recently used until the cache takes at most this much (10GB, 512MiB)")
+	fl.BoolVar(&f.all, "all", false, "remove everything")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be removed and remove nothing")
+	return cmd
+}
+
+// policy checks the flags and returns the gc policy they ask for.
+func (f *pruneFlags) policy(cmd *cobra.Command) (gc.Policy, error) {
+	if f.all {
+		for _, name := range []string{"keep-duration", "keep-storage"} {
+			if cmd.Flags().Changed(name) {
+				return gc.Policy{}, usageError{fmt.Errorf("--all removes everything: it takes no --%s", name)}
+			}
+		}
+		return gc.Policy{All: true}, nil
+	}
+	d, err := parseKeepDuration(f.keepDuration)
+	if err != nil {
+		return gc.Policy{}, usageError{fmt.Errorf("--keep-duration: %w", err)}
+	}
+	pol := gc.Policy{KeepDuration: d}
+	if f.keepStorage != "" {
+		n, err := units.RAMInBytes(f.keepStorage)
+		if err != nil || n <= 0 {
+			return gc.Policy{}, usageError{fmt.Errorf("--keep-storage %q: want a positive size such as 10GB or 512MiB", f.keepStorage)}
+		}
+		pol.KeepStorage = n
+	}
+	return pol, nil
+}
+
+// parseKeepDuration parses a Go duration, or a whole number of days ("7d").
+func parseKeepDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 1<<16 {
+			return 0, fmt.Errorf("invalid duration %q: want a Go duration (168h) or whole days (7d)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid duration %q: want a Go duration (168h) or whole days (7d)", s)
+	}
+	return d, nil
+}
+
+func writePruneReport(w io.Writer, r *gc.Report) error {
+	verb := "removed"
+	if r.DryRun {
+		verb = "would remove"
+		for _, e := range r.Removed {
+			if _, err := fmt.Fprintf(w, "%s %s: %s, last used %s\n", e.Kind, e.Name, e.Reason, e.Used.UTC().Format(time.RFC3339)); err != nil {
+				return err
+			}
+		}
+	}
+	kinds := map[string]int{}
+	for _, e := range r.Removed {
+		kinds[e.Kind]++
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		parts = append(parts, plural(kinds[k], k))
+	}
+	what := "nothing"
+	if len(parts) > 0 {
+		what = strings.Join(parts, ", ")
+	}
+	_, err := fmt.Fprintf(w, "%s %s and %s, freeing %s; kept %s taking %s\n", verb, what, plural(r.Blobs, "blob"),
+		units.BytesSize(float64(r.Freed)), entries(r.Kept), units.BytesSize(float64(r.KeptBytes)))
+	return err
+}
+
+func entries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return strconv.Itoa(n) + " entries"
+}

@@ -1,0 +1,138 @@
+package commands
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hfpack/hfpack/internal/gc"
+)
+
+// Pruning never changes what a build makes: after prune removes layers by
+// age, and after --all, the next build rebuilds them into the same image.
+// A dry run removes nothing; a build that used a layer keeps it.
+func TestCachePruneKeepsBuildsExact(t *testing.T) {
+	manifest, _ := weightsProject(t, 1<<20)
+	sidecar := fakeSidecar(t)
+	cache := t.TempDir()
+	build := func() BuildResult {
+		t.Helper()
+		code, stdout, stderr := run(t, "build", manifest, "--cache-dir", cache, "--sidecar", sidecar, "--json", "-o", "oci:"+t.TempDir())
+		if code != ExitOK {
+			t.Fatalf("build: exit %d\n%s", code, stderr)
+		}
+		var r BuildResult
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	prune := func(args ...string) gc.Report {
+		t.Helper()
+		code, stdout, stderr := run(t, append([]string{"cache", "prune", "--cache-dir", cache, "--json"}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("cache prune %v: exit %d\n%s", args, code, stderr)
+		}
+		// Every build closed the cache: nothing to wait for.
+		if strings.Contains(stderr, "waiting") {
+			t.Errorf("cache prune %v waited for builds while none ran:\n%s", args, stderr)
+		}
+		var r gc.Report
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("cache prune --json: %v\n%s", err, stdout)
+		}
+		return r
+	}
+	cached := func(r BuildResult) (n int) {
+		for _, l := range r.Layers {
+			if l.Cached {
+				n++
+			}
+		}
+		return n
+	}
+	first := build()
+	if r := prune(); len(r.Removed) != 0 || r.Kept == 0 {
+		t.Fatalf("prune right after a build removed %+v and kept %d entries", r.Removed, r.Kept)
+	}
+	// The layers it stored, and the record of the weights' layer, which is
+	// regenerated from the model's files.
+	entries, _ := filepath.Glob(filepath.Join(cache, "build", "layers", "*.json"))
+	refs, _ := filepath.Glob(filepath.Join(cache, "build", "refs", "*.json"))
+	if len(entries) == 0 || len(refs) == 0 {
+		t.Fatalf("the build stored %d layers and %d weights records", len(entries), len(refs))
+	}
+	entries = append(entries, refs...)
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, p := range entries {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dry := prune("--dry-run", "--keep-duration", "7d")
+	if !dry.DryRun || len(dry.Removed) != len(entries) || dry.Freed == 0 {
+		t.Errorf("dry run: %+v, want the %d aged layers and bytes freed", dry, len(entries))
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "build", "*", "*.json")); len(left) < len(entries) {
+		t.Fatalf("a dry run removed entries: %d left of %d", len(left), len(entries))
+	}
+	// A build that finds its layers records their use: nothing to prune.
+	if again := build(); again.Digest != first.Digest || cached(again) == 0 {
+		t.Fatalf("rebuild: %s with %d cached layers, want %s from the cache", again.Digest, cached(again), first.Digest)
+	}
+	if r := prune("--keep-duration", "7d"); len(r.Removed) != 0 {
+		t.Errorf("prune removed %+v, which the last build used", r.Removed)
+	}
+	for _, p := range entries {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := prune("--keep-duration", "168h")
+	if len(r.Removed) != len(entries) || r.Freed == 0 {
+		t.Errorf("prune by age: %+v, want the %d aged layers", r, len(entries))
+	}
+	if again := build(); again.Digest != first.Digest || cached(again) != 0 {
+		t.Errorf("build after prune: %s with %d cached layers, want %s rebuilt", again.Digest, cached(again), first.Digest)
+	}
+	if r := prune("--all"); r.Kept != 0 || len(r.Removed) == 0 {
+		t.Errorf("prune --all: %+v", r)
+	}
+	blobs, _ := os.ReadDir(filepath.Join(cache, "build", "blobs", "sha256"))
+	if len(blobs) != 0 {
+		t.Errorf("prune --all left %d layer blobs", len(blobs))
+	}
+	if again := build(); again.Digest != first.Digest {
+		t.Errorf("build after prune --all: %s, want %s", again.Digest, first.Digest)
+	}
+}
+
+func TestCachePruneFlags(t *testing.T) {
+	cache := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string // substring of stdout (ExitOK) or stderr
+	}{
+		{[]string{"--all", "--keep-duration", "1h"}, ExitUsage, "--all removes everything: it takes no --keep-duration"},
+		{[]string{"--all", "--keep-storage", "1GB"}, ExitUsage, "it takes no --keep-storage"},
+		{[]string{"--keep-duration", "a week"}, ExitUsage, `invalid duration "a week"`},
+		{[]string{"--keep-duration", "-1h"}, ExitUsage, "invalid duration"},
+		{[]string{"--keep-storage", "lots"}, ExitUsage, `--keep-storage "lots": want a positive size`},
+		{[]string{"extra"}, ExitUsage, "unknown command"},
+		{[]string{"--keep-duration", "7d", "--keep-storage", "10GB"}, ExitOK, "removed nothing and 0 blobs"},
+		{[]string{"--dry-run"}, ExitOK, "would remove nothing"},
+	} {
+		code, stdout, stderr := run(t, append([]string{"cache", "prune", "--cache-dir", cache}, tc.args...)...)
+		out := stderr
+		if tc.code == ExitOK {
+			out = stdout
+		}
+		if code != tc.code || !strings.Contains(out, tc.out) {
+			t.Errorf("cache prune %v: exit %d, output %q; want exit %d and %q", tc.args, code, out, tc.code, tc.out)
+		}
+	}
+}
