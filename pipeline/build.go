@@ -505,7 +505,12 @@ func buildCacheDir(root string) string { return filepath.Join(root, "build") }
 // FileHasher returns the build cache's file-hash records under the cache
 // root (dir, or the default): lock, check and build share them, so a model
 // is hashed once between the three, not once each.
-func FileHasher(dir string) (*buildcache.Cache, error) {
+func FileHasher(dir string) (*buildcache.Cache, error) { return OpenBuildCache(dir) }
+
+// OpenBuildCache opens the build cache under the cache root (dir, or the
+// default). Until it is closed, PruneCache waits: a build opens it before
+// it reads any cached file.
+func OpenBuildCache(dir string) (*buildcache.Cache, error) {
 	root, err := CacheRoot(dir)
 	if err != nil {
 		return nil, err

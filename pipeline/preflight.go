@@ -90,6 +90,12 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 		return nil, err
 	}
 	pf := &Preflight{SourceDateEpoch: epoch}
+	// Held while the preflight reads cached files: a prune waits.
+	held, err := OpenBuildCache(o.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer held.Close()
 	if o.CacheDir != "" {
 		p.CacheDir = o.CacheDir // where CheckLock hashes the model
 	}

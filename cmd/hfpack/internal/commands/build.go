@@ -170,8 +170,18 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 }
 
 // prepare runs the library stage (pipeline.Prepare: checks, base, wheels,
-// model, app files) and plans the image, with the layer cache it opens.
-func (f *buildFlags) prepare(ctx context.Context, g *globals, p *pipeline.Project, comp builder.Compression) (*pipeline.Prepared, *buildcache.Cache, *builder.Plan, error) {
+// model, app files) and plans the image, with the layer cache it opens
+// first, so that a prune waits for the whole build (close it when done).
+func (f *buildFlags) prepare(ctx context.Context, g *globals, p *pipeline.Project, comp builder.Compression) (_ *pipeline.Prepared, _ *buildcache.Cache, _ *builder.Plan, err error) {
+	c, err := pipeline.OpenBuildCache(f.cacheDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
 	pr, err := p.Prepare(ctx, pipeline.BuildOptions{
 		CacheDir: f.cacheDir,
 		Sidecar:  f.sidecar,
@@ -188,10 +198,6 @@ func (f *buildFlags) prepare(ctx context.Context, g *globals, p *pipeline.Projec
 		g.ui.Warnf("%s", w)
 	}
 	pr.Inputs.Compression = comp
-	c, err := buildcache.Open(pr.BuildCache)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	plan, err := builder.NewPlan(ctx, pr.Inputs, builder.WithCache(c))
 	if err != nil {
 		return nil, nil, nil, err
