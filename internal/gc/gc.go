@@ -122,8 +122,15 @@ type Removed struct {
 
 // Plan returns the entries of s that pol removes at time now, with the
 // reason for each, and the blobs that leaves no kept entry naming.
-func Plan(s Set, pol Policy, now time.Time) (drop []Removed, dropped []Entry, blobs []string) {
-	es := slices.Clone(s.Entries)
+func Plan(s Set, pol Policy, now time.Time) (drop []Removed, blobs []string) {
+	drop, _, _, blobs = plan(s, pol, now)
+	return drop, blobs
+}
+
+// plan is Plan, also returning the entries in the order it considered
+// them and which of those it keeps.
+func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []bool, blobs []string) {
+	es = slices.Clone(s.Entries)
 	slices.SortStableFunc(es, func(a, b Entry) int {
 		if c := a.Used.Compare(b.Used); c != 0 {
 			return c
@@ -145,12 +152,11 @@ func Plan(s Set, pol Policy, now time.Time) (drop []Removed, dropped []Entry, bl
 	for _, e := range es {
 		total += filesSize(e.Files)
 	}
-	keep := make([]bool, len(es))
+	keep = make([]bool, len(es))
 	release := func(i int, reason string) {
 		keep[i] = false
 		e := es[i]
 		drop = append(drop, Removed{Kind: e.Kind, Name: e.Name, Used: e.Used, Reason: reason})
-		dropped = append(dropped, e)
 		total -= filesSize(e.Files)
 		for _, b := range uniq(e.Blobs) {
 			if refs[b]--; refs[b] == 0 {
@@ -185,14 +191,14 @@ func Plan(s Set, pol Policy, now time.Time) (drop []Removed, dropped []Entry, bl
 		}
 	}
 	slices.Sort(blobs)
-	return drop, dropped, blobs
+	return drop, es, keep, blobs
 }
 
 // Prune removes what Plan chooses, unless dryRun, and reports it. Removing
 // a file that is already gone is not an error; other errors are joined
 // and returned with the report of what was removed.
 func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
-	drop, dropped, blobs := Plan(s, pol, now)
+	drop, es, keep, blobs := plan(s, pol, now)
 	r := &Report{Removed: drop, DryRun: dryRun, Blobs: len(blobs)}
 	gone := map[string]bool{}
 	var errs []error
@@ -209,7 +215,10 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 		}
 	}
 	// Entries first: a blob is never gone while an entry still names it.
-	for _, e := range dropped {
+	for i, e := range es {
+		if keep[i] {
+			continue
+		}
 		for _, f := range e.Files {
 			if b, err := StatBlob(f); err == nil {
 				remove(f, b)
@@ -220,8 +229,8 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 		remove(p, s.Blobs[p])
 	}
 	counted := map[string]bool{}
-	for _, e := range s.Entries {
-		if allGone(e.Files, gone) {
+	for i, e := range es {
+		if !keep[i] {
 			continue
 		}
 		r.Kept++
@@ -234,15 +243,6 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 		}
 	}
 	return r, errors.Join(errs...)
-}
-
-func allGone(files []string, gone map[string]bool) bool {
-	for _, f := range files {
-		if !gone[f] {
-			return false
-		}
-	}
-	return len(files) > 0
 }
 
 func filesSize(files []string) int64 {

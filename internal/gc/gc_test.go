@@ -78,7 +78,7 @@ func TestPlanByAge(t *testing.T) {
 			{name: "stale", days: 0, stale: true},
 			{name: "pinned", days: 365, pin: true},
 		})
-	drop, _, blobs := Plan(set, Policy{KeepDuration: 7 * 24 * time.Hour}, now)
+	drop, blobs := Plan(set, Policy{KeepDuration: 7 * 24 * time.Hour}, now)
 	if got, want := names(drop), []string{"old:unused", "stale:stale"}; !slices.Equal(got, want) {
 		t.Errorf("removed %v, want %v", got, want)
 	}
@@ -91,7 +91,7 @@ func TestPlanByAge(t *testing.T) {
 		t.Errorf("blobs removed %v, want %v", got, want)
 	}
 	// KeepDuration zero keeps every entry, whatever its age.
-	if drop, _, _ := Plan(set, Policy{}, now); !slices.Equal(names(drop), []string{"stale:stale"}) {
+	if drop, _ := Plan(set, Policy{}, now); !slices.Equal(names(drop), []string{"stale:stale"}) {
 		t.Errorf("with no age limit, removed %v", names(drop))
 	}
 }
@@ -107,11 +107,11 @@ func TestPlanBySizeLeastRecentlyUsedFirst(t *testing.T) {
 	// 350 bytes of blobs and 4 entry files of 2 bytes. Removing "a" frees
 	// 100+2 (shared is still named by b): 250 is not reached; removing "b"
 	// frees 150+2 more.
-	drop, _, _ := Plan(set, Policy{KeepStorage: 250}, now)
+	drop, _ := Plan(set, Policy{KeepStorage: 250}, now)
 	if got, want := names(drop), []string{"a:size", "b:size"}; !slices.Equal(got, want) {
 		t.Errorf("removed %v, want %v", got, want)
 	}
-	drop, _, _ = Plan(set, Policy{KeepStorage: 1 << 20}, now)
+	drop, _ = Plan(set, Policy{KeepStorage: 1 << 20}, now)
 	if len(drop) != 0 {
 		t.Errorf("under the limit, removed %v", names(drop))
 	}
