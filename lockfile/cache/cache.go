@@ -93,8 +93,13 @@ func validHex(sum string) bool {
 // WriteBlob streams r into the blob store and returns its sha256 and path.
 // When want is non-empty the content must hash to it: otherwise nothing is
 // stored and a *HashError is returned. what names the content in errors.
+// The write counts as a use of the blob (see Entries).
 func (c *Cache) WriteBlob(what, want string, r io.Reader) (sum, path string, err error) {
-	return c.writeBlob(what, want, r, true)
+	sum, path, err = c.writeBlob(what, want, r, true)
+	if err == nil {
+		c.markUsed(sum)
+	}
+	return sum, path, err
 }
 
 // writeBlob is WriteBlob; sync flushes the blob to disk before it gets its
@@ -143,15 +148,29 @@ func (c *Cache) rememberVerified(path, sum string) {
 
 // PutBlob stores data and returns its sha256. Its readers must use
 // ReadBlob (or Get), which verify it: it is not flushed to disk before it
-// gets its name.
+// gets its name. The write counts as a use of the blob (see Entries).
 func (c *Cache) PutBlob(data []byte) (string, error) {
 	sum, _, err := c.writeBlob("blob", "", bytes.NewReader(data), false)
+	if err == nil {
+		c.markUsed(sum)
+	}
 	return sum, err
 }
 
-// ReadBlob returns the blob's content after checking its hash. A blob whose
-// content does not match is removed and ErrNotFound returned.
+// ReadBlob returns the blob's content after checking its hash, and records
+// the use (see Entries). A blob whose content does not match is removed
+// and ErrNotFound returned.
 func (c *Cache) ReadBlob(sum string) ([]byte, error) {
+	data, err := c.readBlob(sum)
+	if err == nil {
+		c.markUsed(sum)
+	}
+	return data, err
+}
+
+// readBlob is ReadBlob without recording the use: for the body of an
+// entry, whose own use Lookup records.
+func (c *Cache) readBlob(sum string) ([]byte, error) {
 	if !validHex(sum) {
 		return nil, fmt.Errorf("reading cached blob: malformed sha256 %q", sum)
 	}
@@ -173,8 +192,20 @@ func (c *Cache) ReadBlob(sum string) ([]byte, error) {
 // A blob this cache wrote or verified before, unchanged since (same size,
 // modification and change times, inode), is not read again: a build does
 // not re-hash gigabytes of cached wheels it hashed when it fetched them.
-// A corrupted blob is removed and ErrNotFound returned.
+// A corrupted blob is removed and ErrNotFound returned. A blob found counts
+// as used (see Entries): the caller reads it by path, so a prune must not
+// remove it before the caller is done (hfpack's commands hold the build
+// cache, which the prune waits for).
 func (c *Cache) VerifyBlob(sum string) (string, error) {
+	path, err := c.verifyBlob(sum)
+	if err == nil {
+		c.markUsed(sum)
+	}
+	return path, err
+}
+
+// verifyBlob is VerifyBlob without recording the use.
+func (c *Cache) verifyBlob(sum string) (string, error) {
 	if !validHex(sum) {
 		return "", fmt.Errorf("verifying cached blob: malformed sha256 %q", sum)
 	}
@@ -245,8 +276,9 @@ func (c *Cache) refPath(key string) string {
 	return filepath.Join(c.dir, "refs", hex.EncodeToString(s[:])+".json")
 }
 
-// Lookup returns the entry for key without reading its body. A missing key
-// or an unreadable entry gives ErrNotFound (and the bad entry is removed).
+// Lookup returns the entry for key without reading its body, and records
+// the use (see Entries). A missing key or an unreadable entry gives
+// ErrNotFound (and the bad entry is removed).
 func (c *Cache) Lookup(key string) (Entry, error) {
 	path := c.refPath(key)
 	raw, err := os.ReadFile(path)
@@ -261,6 +293,7 @@ func (c *Cache) Lookup(key string) (Entry, error) {
 		os.Remove(path)
 		return Entry{}, ErrNotFound
 	}
+	touch(path)
 	return e, nil
 }
 
@@ -272,7 +305,7 @@ func (c *Cache) Get(key string) (Entry, []byte, error) {
 	if err != nil {
 		return Entry{}, nil, err
 	}
-	body, err := c.ReadBlob(e.Digest)
+	body, err := c.readBlob(e.Digest)
 	if errors.Is(err, ErrNotFound) {
 		os.Remove(c.refPath(key))
 	}
@@ -285,7 +318,7 @@ func (c *Cache) Get(key string) (Entry, []byte, error) {
 // Put stores body under key with the validators in e (e.Digest is set from
 // body) and returns the stored entry.
 func (c *Cache) Put(key string, e Entry, body []byte) (Entry, error) {
-	sum, err := c.PutBlob(body)
+	sum, _, err := c.writeBlob("blob", "", bytes.NewReader(body), false) // the entry records its use
 	if err != nil {
 		return Entry{}, err
 	}

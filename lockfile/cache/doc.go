@@ -8,4 +8,10 @@
 // processes may share a cache; every read re-hashes the blob, and a
 // corrupted entry is removed and reported as a miss so that it is fetched
 // again.
+//
+// Each read records its use for a prune (Entries, gc.Prune): a keyed entry
+// by its file's modification time, a blob read or written by its sha256
+// (a wheel, PEP 658 metadata) by the time of a marker, used/{hex}, so that
+// the blob's own times, by which readers remember it, never change. A
+// blob a prune removed is a miss like any other, fetched again.
 package cache

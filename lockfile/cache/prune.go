@@ -1,0 +1,214 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hfpack/hfpack/internal/fsio"
+	"github.com/hfpack/hfpack/internal/gc"
+)
+
+// usedDir holds a marker per blob read or written by its sha256, an empty
+// file named by the sha256 whose modification time is the blob's last use.
+// The blob's own times are left alone: the cache remembers verified blobs
+// by their FileID (and other caches remember a hard link to one by its
+// own), which a change of times would void.
+const usedDir = "used"
+
+// markUsed records a use of the blob sum, for Entries.
+func (c *Cache) markUsed(sum string) {
+	p := filepath.Join(c.dir, usedDir, sum)
+	now := time.Now()
+	// Errors are ignored: a use not recorded only makes the blob look older.
+	err := os.Chtimes(p, now, now)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrNotExist) && os.MkdirAll(filepath.Dir(p), 0o755) == nil { // the first use
+		f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
+	}
+	if err == nil {
+		f.Close()
+	}
+}
+
+// touch records a use of the entry file at p, for Entries.
+func touch(p string) {
+	now := time.Now()
+	_ = os.Chtimes(p, now, now) // a use not recorded only makes the entry look older
+}
+
+// Entries describes the cache in dir for gc.Prune, which the caller runs
+// while no process uses the cache (hfpack's commands hold the build
+// cache's lock shared while they read this one, and pipeline.PruneCache
+// holds it alone):
+//   - "index page" or "metadata file": a keyed entry (refs/*.json), last
+//     used when Lookup (or Get) found it or it was written; it names its
+//     body and, for a page, the page's parsed form. One whose JSON is
+//     damaged, or whose body is gone, is stale;
+//   - "wheel", "metadata file" or "index blob": a blob read or written by
+//     its sha256 (a wheel; PEP 658 metadata; a page's body or parsed form),
+//     last used when its marker (used/{hex}) says; it names the blob, and
+//     the blob's remembered hash (verified/) goes with it. A marker whose
+//     blob is gone is stale. A blob neither an entry nor a marker names
+//     (fetched by an hfpack that recorded no uses) is one too, last used
+//     when it was written;
+//   - "file hash record": any other remembered hash, pinned while its file
+//     is unchanged and stale after.
+//
+// Its blobs are every blob in blobs/sha256. Only the files this
+// cache writes are described: regular files with its names, temporary
+// files (".tmp-*") left out. A missing dir is an empty cache.
+func Entries(dir string) (gc.Set, error) {
+	set := gc.Set{Blobs: map[string]gc.Blob{}}
+	blobDir := filepath.Join(dir, "blobs", "sha256")
+	blobPath := func(sum string) string { return filepath.Join(blobDir, sum) }
+	if err := eachFile(blobDir, "", func(p, sum string, fi fs.FileInfo) {
+		set.Blobs[p] = gc.BlobOf(fi)
+	}); err != nil {
+		return gc.Set{}, err
+	}
+	err := eachFile(filepath.Join(dir, "refs"), ".json", func(p, name string, fi fs.FileInfo) {
+		e := gc.Entry{Kind: "metadata file", Name: name, Used: fi.ModTime(), Files: []string{p}}
+		var ce Entry
+		b, err := os.ReadFile(p)
+		if err != nil || json.Unmarshal(b, &ce) != nil || !validHex(ce.Digest) || ce.Parsed != "" && !validHex(ce.Parsed) {
+			e.Stale = true
+			set.Entries = append(set.Entries, e)
+			return
+		}
+		if ce.URL != "" || ce.ContentType != "" || ce.Parsed != "" {
+			e.Kind = "index page" // metadata entries keep no validators
+			if ce.URL != "" {
+				e.Name = ce.URL
+			}
+		}
+		e.Blobs = []string{blobPath(ce.Digest)}
+		if ce.Parsed != "" {
+			e.Blobs = append(e.Blobs, blobPath(ce.Parsed))
+		}
+		_, ok := set.Blobs[blobPath(ce.Digest)]
+		e.Stale = !ok // a miss: Get would remove it
+		set.Entries = append(set.Entries, e)
+	})
+	if err != nil {
+		return gc.Set{}, err
+	}
+	marked := map[string]int{} // blob sha256 to its entry's index
+	err = eachFile(filepath.Join(dir, usedDir), "", func(p, sum string, fi fs.FileInfo) {
+		blob := blobPath(sum)
+		_, ok := set.Blobs[blob]
+		e := gc.Entry{Kind: "index blob", Name: sum, Used: fi.ModTime(), Files: []string{p}, Blobs: []string{blob}, Stale: !ok}
+		if ok {
+			e.Kind = blobKind(blob)
+		}
+		marked[sum] = len(set.Entries)
+		set.Entries = append(set.Entries, e)
+	})
+	if err != nil {
+		return gc.Set{}, err
+	}
+	// A blob nothing names was written before hfpack recorded uses (or by
+	// a process killed before it marked it): it counts as used when it
+	// was written, so a wheel fetched by an older hfpack ages out rather
+	// than going on the first prune.
+	named := map[string]bool{}
+	for _, e := range set.Entries {
+		for _, b := range e.Blobs {
+			named[b] = true
+		}
+	}
+	for p := range set.Blobs {
+		if named[p] {
+			continue
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			continue
+		}
+		marked[filepath.Base(p)] = len(set.Entries)
+		set.Entries = append(set.Entries, gc.Entry{Kind: blobKind(p), Name: filepath.Base(p), Used: fi.ModTime(), Blobs: []string{p}})
+	}
+	absBlobDir, err := filepath.Abs(blobDir)
+	if err != nil {
+		return gc.Set{}, fmt.Errorf("reading the index cache: %w", err)
+	}
+	err = eachFile(filepath.Join(dir, "verified"), ".json", func(p, _ string, fi fs.FileInfo) {
+		e := gc.Entry{Kind: "file hash record", Name: filepath.Base(p), Used: fi.ModTime(), Files: []string{p}, Pinned: true}
+		var src fsio.Source
+		b, err := os.ReadFile(p)
+		switch {
+		case err != nil || json.Unmarshal(b, &src) != nil || src.Path == "":
+			e.Stale = true
+		case filepath.Dir(src.Path) == absBlobDir:
+			if i, ok := marked[filepath.Base(src.Path)]; ok {
+				set.Entries[i].Files = append(set.Entries[i].Files, p) // goes with its blob
+				return
+			}
+			e.Name, e.Stale = src.Path, true
+		default:
+			e.Name, e.Stale = src.Path, !src.Unchanged()
+		}
+		set.Entries = append(set.Entries, e)
+	})
+	if err != nil {
+		return gc.Set{}, err
+	}
+	return set, nil
+}
+
+// blobKind tells what the blob at p holds by its first bytes, for the
+// report: a wheel (a zip archive), core metadata, or another index blob (a
+// page or its parsed form).
+func blobKind(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return "index blob"
+	}
+	defer f.Close()
+	head := make([]byte, 32)
+	n, _ := io.ReadFull(f, head)
+	switch head = head[:n]; {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return "wheel"
+	case bytes.HasPrefix(head, []byte("Metadata-Version:")):
+		return "metadata file"
+	default:
+		return "index blob"
+	}
+}
+
+// eachFile calls f for each regular file in dir named by a sha256 (lower-case
+// hex) followed by suffix, with that sha256: the names this cache writes.
+// Anything else (a temporary ".tmp-*", a link, a file of another program)
+// is left out. A missing dir has none.
+func eachFile(dir, suffix string, f func(p, sum string, fi fs.FileInfo)) error {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the index cache: %w", err)
+	}
+	for _, de := range des {
+		sum, ok := strings.CutSuffix(de.Name(), suffix)
+		if !ok || !validHex(sum) || strings.ToLower(sum) != sum || !de.Type().IsRegular() {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		f(filepath.Join(dir, de.Name()), sum, fi)
+	}
+	return nil
+}
