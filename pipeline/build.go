@@ -87,6 +87,10 @@ func CacheRoot(dir string) (string, error) {
 // check`), before anything is published; when Prepare itself fails after
 // taking a file on trust, the model is checked first, so that build refuses
 // a changed model before anything else, as check does.
+//
+// The Prepared names files in the caches (wheels, the model's records):
+// hold OpenBuildCache from before Prepare until the build is done, so that
+// a prune (PruneCache) waits for it.
 func (p *Project) Prepare(ctx context.Context, o BuildOptions) (pr *Prepared, err error) {
 	logf := o.Logf
 	if logf == nil {

@@ -19,7 +19,7 @@ import (
 func newCache(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "cache",
-		Short: "Manage hfpack's build cache",
+		Short: "Manage hfpack's caches",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
@@ -41,18 +41,20 @@ func newCachePrune(g *globals) *cobra.Command {
 	f := &pruneFlags{}
 	cmd := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove build cache entries no recent build used",
-		Long: `prune removes from the build cache what builds have not used within
---keep-duration, then, with --keep-storage, the least recently used entries
-until the cache fits: stored layers, the records of weight layers regenerated
-from the model's files, base images' file lists, the images BuildKit exported
-into hfpack's export store, and the blobs only those entries named. A
-remembered file hash is removed only once its file changed, since it saves
-reading the file again. --all removes everything.
+		Short: "Remove cache entries no recent lock or build used",
+		Long: `prune removes from hfpack's caches what no lock, check or build has used
+within --keep-duration, then, with --keep-storage, the least recently used
+entries until the caches fit: from the build cache, stored layers, the records
+of weight layers regenerated from the model's files, base images' file lists
+and the images BuildKit exported into hfpack's export store; from the index
+cache, index pages, metadata and wheels; and the blobs only those entries
+named. A remembered file hash is removed only once its file changed, since it
+saves reading the file again. --all removes everything. What was removed is
+fetched or built again when next needed, into the same image.
 
-prune waits for running builds to finish, and builds started meanwhile wait
-for it. The index cache (pages, metadata and wheels), the Python runtimes and
-the Hugging Face Hub's files are left as they are.`,
+prune waits for running locks, checks and builds to finish, and those started
+meanwhile wait for it. The Python runtimes and the Hugging Face Hub's files
+are left as they are.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			pol, err := f.policy(cmd)
@@ -60,7 +62,7 @@ the Hugging Face Hub's files are left as they are.`,
 				return err
 			}
 			r, err := pipeline.PruneCache(cmd.Context(), f.cacheDir, pol, f.dryRun, func() {
-				g.ui.Infof("waiting for running builds to finish")
+				g.ui.Infof("waiting for running locks, checks and builds to finish")
 			})
 			if r == nil {
 				return err
@@ -73,7 +75,7 @@ the Hugging Face Hub's files are left as they are.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory (default $HFPACK_CACHE_DIR or the user cache dir)")
-	fl.StringVar(&f.keepDuration, "keep-duration", "168h", "keep what a build used within this long (a Go duration, or days: 7d); 0 keeps everything by age")
+	fl.StringVar(&f.keepDuration, "keep-duration", "168h", "keep what a lock or build used within this long (a Go duration, or days: 7d); 0 keeps everything by age")
 	fl.StringVar(&f.keepStorage, "keep-storage", "", "then remove the least recently used until the cache takes at most this much (10GB, 512MiB)")
 	fl.BoolVar(&f.all, "all", false, "remove everything")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be removed and remove nothing")

@@ -105,8 +105,21 @@ func TestCachePruneKeepsBuildsExact(t *testing.T) {
 	if len(blobs) != 0 {
 		t.Errorf("prune --all left %d layer blobs", len(blobs))
 	}
+	// The index cache goes too: the wheel the builds fetched, its
+	// remembered hash and the record of its use.
+	wheels := filepath.Join(cache, "blobs", "sha256")
+	for _, dir := range []string{wheels, filepath.Join(cache, "used"), filepath.Join(cache, "verified")} {
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("prune --all left %d files in %s", len(left), dir)
+		}
+	}
+	// The next build fetches the wheel again from the index and makes the
+	// same image.
 	if again := build(); again.Digest != first.Digest {
 		t.Errorf("build after prune --all: %s, want %s", again.Digest, first.Digest)
+	}
+	if left, _ := os.ReadDir(wheels); len(left) == 0 {
+		t.Error("the build after prune --all cached no wheel")
 	}
 }
 
