@@ -36,11 +36,14 @@ func FetchRuntime(ctx context.Context, root string, rt *baseimages.PythonRuntime
 	if err != nil {
 		return "", err
 	}
-	archive := c.BlobPath(rt.SHA256)
-	if _, err := os.Stat(archive); err != nil {
-		if archive, err = download(ctx, c, rt, client); err != nil {
-			return "", err
-		}
+	// A cached archive is checked against its sha256 (once while it is
+	// unchanged); a damaged one is removed and downloaded again.
+	archive, err := c.VerifyBlob(rt.SHA256)
+	if errors.Is(err, cache.ErrNotFound) {
+		archive, err = download(ctx, c, rt, client)
+	}
+	if err != nil {
+		return "", err
 	}
 	if err := extractRuntime(archive, dir); err != nil {
 		return "", fmt.Errorf("extracting the Python runtime %s: %w", path.Base(rt.URL), err)

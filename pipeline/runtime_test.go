@@ -120,3 +120,30 @@ func TestFetchRuntimeRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A cached archive damaged before it was extracted (the extraction failed,
+// was removed, or never ran) is not trusted: it is fetched again.
+func TestFetchRuntimeRefetchesDamagedArchive(t *testing.T) {
+	rt, hits := serveRuntime(t, tgz(t, goodRuntime))
+	root := t.TempDir()
+	if _, err := FetchRuntime(context.Background(), root, rt, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "runtimes")); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(root, "index", "blobs", "sha256", rt.SHA256)
+	if err := os.WriteFile(archive, tgz(t, append(goodRuntime[:3:3], member{name: "python/lib/python3.11/os.py", body: "# evil", typ: tar.TypeReg})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := FetchRuntime(context.Background(), root, rt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "lib", "python3.11", "os.py")); string(b) != "# os" {
+		t.Errorf("os.py = %q: the damaged archive was extracted", b)
+	}
+	if *hits != 2 {
+		t.Errorf("downloaded %d times, want twice", *hits)
+	}
+}
