@@ -179,7 +179,10 @@ func TestLockWaitsForBuilds(t *testing.T) {
 	}
 	got := make(chan error, 1)
 	go func() {
-		release, err := Lock(context.Background(), dir, nil)
+		// Bounded: a Close that released nothing fails the test, not hangs it.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		release, err := Lock(ctx, dir, nil)
 		if err == nil {
 			defer release()
 			// Held: an Open started now waits.
@@ -209,4 +212,53 @@ func TestLockWaitsForBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// Prune removes only what the cache writes: files of other names, links
+// and directories in its directories stay, even with All.
+func TestPruneLeavesFilesItDidNotWrite(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutLayer(key, writeLayerOf(t, c, "mine")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	outside := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(outside, []byte("not the cache's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var foreign []string
+	for _, sub := range []string{"layers", "refs", "files", "basefiles", "blobs/sha256"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"README", ".DS_Store", strings.ToUpper(key) + ".json", strings.ToUpper(key)} {
+			p := filepath.Join(dir, sub, name)
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			foreign = append(foreign, p)
+		}
+		link := filepath.Join(dir, sub, key2+".json")
+		if sub == "blobs/sha256" {
+			link = filepath.Join(dir, sub, key2)
+		}
+		if err := os.Symlink(outside, link); err != nil {
+			t.Fatal(err)
+		}
+		foreign = append(foreign, link)
+	}
+	foreign = append(foreign, outside)
+	r := prune(t, dir, gc.Policy{All: true})
+	if len(r.Removed) != 1 || r.Blobs != 1 {
+		t.Errorf("removed %+v and %d blobs, want the one layer and its blob", r.Removed, r.Blobs)
+	}
+	for _, p := range foreign {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s: %v, want it left", p, err)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -39,9 +38,10 @@ func (s *Store) used(d v1.Hash) {
 // caller runs while no build uses the store (the build cache's
 // cache.Lock): an "image" entry for each image a build read back, last
 // used by the latest build that did, naming its manifest, config and layer
-// blobs. Every other blob (one a build exported but never read back, a
-// base layer no image kept names) is named by none. A missing dir is an
-// empty store.
+// blobs; and an "exported blob" entry for each blob no such image names
+// (one a build exported but never read back), used when it was written.
+// Only the store's own names (64 hex digits) are described. A missing dir
+// is an empty store.
 func StoreEntries(dir string) (gc.Set, error) {
 	s := &Store{dir: dir}
 	set := gc.Set{Blobs: map[string]gc.Blob{}}
@@ -50,8 +50,8 @@ func StoreEntries(dir string) (gc.Set, error) {
 		return gc.Set{}, fmt.Errorf("reading the BuildKit export store: %w", err)
 	}
 	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".") || !de.Type().IsRegular() {
-			continue // a blob being written (storeTmpPrefix) is its writer's
+		if !isHex64(de.Name()) || !de.Type().IsRegular() {
+			continue // a blob being written (storeTmpPrefix), or not the store's
 		}
 		if fi, err := de.Info(); err == nil {
 			set.Blobs[filepath.Join(s.blobDir(), de.Name())] = gc.BlobOf(fi)
@@ -63,7 +63,7 @@ func StoreEntries(dir string) (gc.Set, error) {
 	}
 	for _, de := range des {
 		fi, err := de.Info()
-		if err != nil || !fi.Mode().IsRegular() {
+		if err != nil || !fi.Mode().IsRegular() || !isHex64(de.Name()) {
 			continue
 		}
 		marker := filepath.Join(dir, usedDir, de.Name())
@@ -71,6 +71,23 @@ func StoreEntries(dir string) (gc.Set, error) {
 		e.Blobs, err = s.imageBlobs(de.Name())
 		e.Stale = err != nil
 		set.Entries = append(set.Entries, e)
+	}
+	// A blob no image read back names (exported by a build that failed
+	// before reading it back, or by an hfpack that kept no marks) counts
+	// as used when it was written: it ages out like the rest.
+	named := map[string]bool{}
+	for _, e := range set.Entries {
+		for _, b := range e.Blobs {
+			named[b] = true
+		}
+	}
+	for p := range set.Blobs {
+		if named[p] {
+			continue
+		}
+		if fi, err := os.Lstat(p); err == nil {
+			set.Entries = append(set.Entries, gc.Entry{Kind: "exported blob", Name: "sha256:" + filepath.Base(p), Used: fi.ModTime(), Blobs: []string{p}})
+		}
 	}
 	return set, nil
 }

@@ -1,6 +1,7 @@
 package llb
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +43,28 @@ func TestStoreEntriesPruneByLastUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldD, newD := exportInto(t, s, base), exportInto(t, s, newer)
-	exportInto(t, s, orphan) // exported, never read back
+	exportInto(t, s, orphan) // exported a month ago, never read back
+	orphanBlobs, err := blobsOf(orphan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	month := time.Now().Add(-30 * 24 * time.Hour)
+	for _, h := range orphanBlobs {
+		if err := os.Chtimes(filepath.Join(s.blobDir(), h), month, month); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// and one this week, kept while it is that young.
+	young, err := random.Layer(128, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yd, _ := young.Digest()
+	rc, _ := young.Compressed()
+	var yb bytes.Buffer
+	yb.ReadFrom(rc)
+	rc.Close()
+	put(t, s, yb.Bytes())
 	if _, err := s.Image(oldD); err != nil {
 		t.Fatal(err)
 	}
@@ -57,15 +79,29 @@ func TestStoreEntriesPruneByLastUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Entries) != 2 {
-		t.Fatalf("%d entries, want the two images read back", len(set.Entries))
+	kinds := map[string]int{}
+	for _, e := range set.Entries {
+		kinds[e.Kind]++
+	}
+	if kinds["image"] != 2 || kinds["exported blob"] != 4 {
+		t.Fatalf("entries %v, want the two images read back and four blobs no image names", kinds)
 	}
 	r, err := gc.Prune(set, gc.Policy{KeepDuration: 7 * 24 * time.Hour}, time.Now(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Removed) != 1 || r.Removed[0].Name != oldD.String() {
-		t.Errorf("removed %+v, want the image %s", r.Removed, oldD)
+	var removed []string
+	for _, e := range r.Removed {
+		removed = append(removed, e.Kind+" "+e.Name)
+	}
+	slices.Sort(removed)
+	wantRemoved := []string{"image " + oldD.String()}
+	for _, h := range orphanBlobs {
+		wantRemoved = append(wantRemoved, "exported blob sha256:"+h)
+	}
+	slices.Sort(wantRemoved)
+	if !slices.Equal(removed, wantRemoved) {
+		t.Errorf("removed %v, want %v", removed, wantRemoved)
 	}
 	// The old image's manifest and config go; its layers stay, the newer
 	// image names them. The orphan's three blobs go.
@@ -87,8 +123,10 @@ func TestStoreEntriesPruneByLastUse(t *testing.T) {
 	for _, de := range des {
 		got = append(got, de.Name())
 	}
+	want = append(want, yd.Hex)
+	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("blobs left %v, want the used image's %v", got, want)
+		t.Errorf("blobs left %v, want the used image's and the young blob, %v", got, want)
 	}
 	// A missing store is an empty one.
 	if set, err := StoreEntries(filepath.Join(dir, "missing")); err != nil || len(set.Entries)+len(set.Blobs) != 0 {

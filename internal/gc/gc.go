@@ -7,7 +7,8 @@
 // removed once no entry that is kept names it, so a blob no entry names
 // (the leftover of a build killed between writing a blob and recording it)
 // goes on the first prune. Entries are removed least recently used first,
-// as BuildKit's and uv's prune do.
+// with buildctl prune's policy: those unused for longer than a duration,
+// then the oldest until what is left fits a size.
 //
 // gc never takes a lock: the caller holds whatever keeps builds from using
 // the cache while it prunes.
@@ -86,7 +87,9 @@ type Policy struct {
 	// entry, whatever its age.
 	KeepDuration time.Duration
 	// KeepStorage, when positive, then removes the least recently used
-	// entries until what is left takes at most this many bytes.
+	// entries until what is left takes at most this many bytes, or only
+	// pinned entries are left. A blob counts at its full size even when
+	// another hard link keeps it on disk.
 	KeepStorage int64
 	// All removes everything.
 	All bool
@@ -194,39 +197,67 @@ func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []
 	return drop, es, keep, blobs
 }
 
-// Prune removes what Plan chooses, unless dryRun, and reports it. Removing
-// a file that is already gone is not an error; other errors are joined
-// and returned with the report of what was removed.
+// Prune removes what Plan chooses, unless dryRun, and reports it: each
+// dropped entry's files first, then each blob no entry left names, so a
+// blob is never gone while an entry still names it (an entry whose files
+// could not all be removed keeps its blobs). Removing a file that is
+// already gone is not an error; other errors are joined and returned with
+// the report of what was removed.
 func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 	drop, es, keep, blobs := plan(s, pol, now)
-	r := &Report{Removed: drop, DryRun: dryRun, Blobs: len(blobs)}
-	gone := map[string]bool{}
+	r := &Report{Removed: []Removed{}, DryRun: dryRun}
 	var errs []error
-	remove := func(p string, b Blob) {
+	remove := func(p string, b Blob) bool {
 		if !dryRun {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("pruning the cache: %w", err))
-				return
+				return false
 			}
 		}
-		gone[p] = true
 		if b.Links <= 1 {
 			r.Freed += b.Size
 		}
+		return true
 	}
-	// Entries first: a blob is never gone while an entry still names it.
+	named := map[string]bool{} // blobs an entry left in place names
+	removed := map[string]bool{}
 	for i, e := range es {
 		if keep[i] {
 			continue
 		}
+		ok := true
 		for _, f := range e.Files {
-			if b, err := StatBlob(f); err == nil {
-				remove(f, b)
+			b, err := StatBlob(f)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
 			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("pruning the cache: %w", err))
+				ok = false
+				continue
+			}
+			ok = remove(f, b) && ok
+		}
+		if !ok {
+			keep[i] = true
+			for _, b := range e.Blobs {
+				named[b] = true
+			}
+			continue
+		}
+		removed[e.Kind+"\x00"+e.Name] = true
+	}
+	for _, d := range drop {
+		if removed[d.Kind+"\x00"+d.Name] {
+			r.Removed = append(r.Removed, d)
 		}
 	}
+	gone := map[string]bool{}
 	for _, p := range blobs {
-		remove(p, s.Blobs[p])
+		if !named[p] && remove(p, s.Blobs[p]) {
+			gone[p] = true
+			r.Blobs++
+		}
 	}
 	counted := map[string]bool{}
 	for i, e := range es {

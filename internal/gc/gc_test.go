@@ -150,8 +150,8 @@ func TestPruneRemovesFilesThenBlobs(t *testing.T) {
 		t.Errorf("kept %d entries of %d bytes, want 1 of 22", r.Kept, r.KeptBytes)
 	}
 	// Pruning again finds the files gone and is not an error.
-	if _, err := Prune(set, Policy{All: true}, now, false); err != nil {
-		t.Errorf("second prune: %v", err)
+	if r, err := Prune(set, Policy{All: true}, now, false); err != nil || r.Kept != 0 {
+		t.Errorf("second prune: %v, kept %d entries, want none", err, r.Kept)
 	}
 	if got := present(t, dir); len(got) != 0 {
 		t.Errorf("--all left %v", got)
@@ -165,4 +165,40 @@ func mustStat(t *testing.T, p string) Blob {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// An entry whose file cannot be removed stays, and so do its blobs: a blob
+// is never gone while an entry still names it.
+func TestPruneKeepsBlobsOfAnEntryLeftInPlace(t *testing.T) {
+	set, dir := fixture(t, map[string]int{"a": 10, "b": 20},
+		[]fixtureEntry{{name: "stuck", days: 30, blobs: []string{"a"}}, {name: "old", days: 30, blobs: []string{"b"}}})
+	stuck := filepath.Join(dir, "entry-stuck")
+	// A non-empty directory where the entry file was: os.Remove fails.
+	if err := os.Remove(stuck); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Prune(set, Policy{KeepDuration: time.Hour}, now, false)
+	if err == nil {
+		t.Error("Prune did not report the entry it could not remove")
+	}
+	if got, want := present(t, dir), []string{"blob-a", "entry-stuck"}; !slices.Equal(got, want) {
+		t.Errorf("left %v, want %v", got, want)
+	}
+	if got := names(r.Removed); !slices.Equal(got, []string{"old:unused"}) || r.Blobs != 1 || r.Kept != 1 {
+		t.Errorf("report: removed %v and %d blobs, kept %d; want old, 1 blob, 1 kept", got, r.Blobs, r.Kept)
+	}
+}
+
+// Nothing to remove is an empty list in JSON, not null.
+func TestReportRemovedIsAList(t *testing.T) {
+	r, err := Prune(Set{}, Policy{}, now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Removed == nil {
+		t.Error("Report.Removed is nil")
+	}
 }
