@@ -11,7 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -150,8 +149,7 @@ func layerEntries(ctx context.Context, l v1.Layer, c *cache.Cache) ([]layerEntry
 		if b, err := os.ReadFile(memo); err == nil {
 			var es []layerEntry
 			if json.Unmarshal(b, &es) == nil {
-				now := time.Now()
-				_ = os.Chtimes(memo, now, now) // the last use, for cache.Entries
+				_ = fsio.Touch(memo) // the last use, for cache.Entries
 				return es, nil
 			}
 		}

@@ -151,6 +151,5 @@ func ownName(name, suffix string) bool {
 
 // touch records a use of the entry file at p, for Prune.
 func touch(p string) {
-	now := time.Now()
-	_ = os.Chtimes(p, now, now) // a use not recorded only makes the entry look older
+	_ = fsio.Touch(p) // a use not recorded only makes the entry look older
 }

@@ -7,11 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/gc"
 )
 
@@ -25,8 +25,7 @@ func (s *Store) used(d v1.Hash) {
 		return // a use not recorded only makes the image look older
 	}
 	p := filepath.Join(s.dir, usedDir, d.Hex)
-	now := time.Now()
-	if os.Chtimes(p, now, now) == nil {
+	if fsio.Touch(p) == nil {
 		return
 	}
 	if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644); err == nil {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/gc"
@@ -26,9 +25,8 @@ const usedDir = "used"
 // markUsed records a use of the blob sum, for Entries.
 func (c *Cache) markUsed(sum string) {
 	p := filepath.Join(c.dir, usedDir, sum)
-	now := time.Now()
 	// Errors are ignored: a use not recorded only makes the blob look older.
-	err := os.Chtimes(p, now, now)
+	err := fsio.Touch(p)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -43,8 +41,7 @@ func (c *Cache) markUsed(sum string) {
 
 // touch records a use of the entry file at p, for Entries.
 func touch(p string) {
-	now := time.Now()
-	_ = os.Chtimes(p, now, now) // a use not recorded only makes the entry look older
+	_ = fsio.Touch(p) // a use not recorded only makes the entry look older
 }
 
 // Entries describes the cache in dir for gc.Prune, which the caller runs
