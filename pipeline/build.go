@@ -509,15 +509,23 @@ func buildCacheDir(root string) string { return filepath.Join(root, "build") }
 // FileHasher returns the build cache's file-hash records under the cache
 // root (dir, or the default): lock, check and build share them, so a model
 // is hashed once between the three, not once each.
-func FileHasher(dir string) (*buildcache.Cache, error) { return OpenBuildCache(dir) }
-
-// OpenBuildCache opens the build cache under the cache root (dir, or the
-// default). Until it is closed, PruneCache waits: a build opens it before
-// it reads any cached file.
-func OpenBuildCache(dir string) (*buildcache.Cache, error) {
+// Close it when done: until then a prune (PruneCache) waits.
+func FileHasher(dir string) (*buildcache.Cache, error) {
 	root, err := CacheRoot(dir)
 	if err != nil {
 		return nil, err
 	}
 	return buildcache.Open(buildCacheDir(root))
+}
+
+// OpenBuildCache opens the build cache under the cache root (dir, or the
+// default), calling wait once if a prune holds it, until ctx is done.
+// Until it is closed, PruneCache waits: a build opens it before it reads
+// any cached file.
+func OpenBuildCache(ctx context.Context, dir string, wait func()) (*buildcache.Cache, error) {
+	root, err := CacheRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return buildcache.OpenContext(ctx, buildCacheDir(root), wait)
 }

@@ -91,7 +91,7 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 	}
 	pf := &Preflight{SourceDateEpoch: epoch}
 	// Held while the preflight reads cached files: a prune waits.
-	held, err := OpenBuildCache(o.CacheDir)
+	held, err := OpenBuildCache(ctx, o.CacheDir, func() { logf("waiting for a cache prune to finish") })
 	if err != nil {
 		return nil, err
 	}

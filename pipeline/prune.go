@@ -32,7 +32,16 @@ func PruneCache(ctx context.Context, dir string, pol gc.Policy, dryRun bool, wai
 		return nil, err
 	}
 	build := buildCacheDir(root)
-	release, err := buildcache.Lock(ctx, build, wait)
+	var release func()
+	if dryRun {
+		// It removes nothing: it holds the cache shared, beside builds.
+		var c *buildcache.Cache
+		if c, err = buildcache.OpenContext(ctx, build, wait); err == nil {
+			release = func() { c.Close() }
+		}
+	} else {
+		release, err = buildcache.Lock(ctx, build, wait)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pruning the build cache: %w", err)
 	}

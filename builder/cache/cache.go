@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,16 +37,28 @@ const staleAfter = 24 * time.Hour
 // layer.Write holds while it writes them, so a running build's are kept)
 // and other temporary files more than a day old.
 //
-// The cache is held shared until Close, so that Prune, which waits for
-// every holder, never removes what a build is using; Open waits while a
-// Prune runs.
+// The cache is held shared until Close, so that a prune, which holds it
+// alone (Lock) and so waits for every holder, never removes what a build
+// is using; Open waits while a prune runs.
 func Open(dir string) (*Cache, error) {
+	return open(dir, func(lock string) (func(), error) { return leftover.Share(lock) })
+}
+
+// OpenContext is Open, but while a prune holds the cache it calls wait
+// once and gives up when ctx is done.
+func OpenContext(ctx context.Context, dir string, wait func()) (*Cache, error) {
+	return open(dir, func(lock string) (func(), error) {
+		return leftover.ShareContext(ctx, lock, 200*time.Millisecond, wait)
+	})
+}
+
+func open(dir string, share func(lock string) (func(), error)) (*Cache, error) {
 	for _, sub := range []string{"blobs/sha256", "layers", "refs", "files"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("opening cache: %w", err)
 		}
 	}
-	release, err := leftover.Share(filepath.Join(dir, lockName))
+	release, err := share(filepath.Join(dir, lockName))
 	if err != nil {
 		return nil, fmt.Errorf("opening cache: %w", err)
 	}

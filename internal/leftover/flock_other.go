@@ -21,3 +21,5 @@ func share(string) (func(), error) { return func() {}, nil }
 // tryExclusive always succeeds where flock is not available: a prune there
 // does not wait for running builds.
 func tryExclusive(string) (func(), bool, error) { return func() {}, true, nil }
+
+func tryShare(string) (func(), bool, error) { return func() {}, true, nil }

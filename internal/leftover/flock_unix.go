@@ -26,12 +26,16 @@ func share(path string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-func tryExclusive(path string) (func(), bool, error) {
+func tryExclusive(path string) (func(), bool, error) { return tryHow(path, unix.LOCK_EX|unix.LOCK_NB) }
+
+func tryShare(path string) (func(), bool, error) { return tryHow(path, unix.LOCK_SH|unix.LOCK_NB) }
+
+func tryHow(path string, how int) (func(), bool, error) {
 	f, err := openLock(path)
 	if err != nil {
 		return nil, false, err
 	}
-	err = flock(f, unix.LOCK_EX|unix.LOCK_NB)
+	err = flock(f, how)
 	if errors.Is(err, unix.EWOULDBLOCK) {
 		f.Close()
 		return nil, false, nil

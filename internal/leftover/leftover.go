@@ -73,13 +73,23 @@ func Share(path string) (release func(), err error) {
 	return share(path)
 }
 
+// ShareContext is Share, but while a process holds path alone it calls
+// wait once and tries again every poll until ctx is done.
+func ShareContext(ctx context.Context, path string, poll time.Duration, wait func()) (release func(), err error) {
+	return pollLock(ctx, path, poll, wait, tryShare)
+}
+
 // Exclusive holds the lock file at path (created if missing) alone. While
 // other processes hold it, it calls wait once and tries again every poll
 // until ctx is done.
 func Exclusive(ctx context.Context, path string, poll time.Duration, wait func()) (release func(), err error) {
+	return pollLock(ctx, path, poll, wait, tryExclusive)
+}
+
+func pollLock(ctx context.Context, path string, poll time.Duration, wait func(), try func(string) (func(), bool, error)) (func(), error) {
 	waited := false
 	for {
-		release, ok, err := tryExclusive(path)
+		release, ok, err := try(path)
 		if err != nil || ok {
 			return release, err
 		}

@@ -144,6 +144,9 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	}
 	defer done()
 	g.ui.Infof("building %s on %s", p.Manifest.Name, pr.Selection.Base.Ref)
+	if testHookBeforeBuild != nil {
+		testHookBeforeBuild()
+	}
 	built, err := be.Build(ctx, plan)
 	if pre != nil {
 		if err != nil {
@@ -169,11 +172,15 @@ func runBuild(ctx context.Context, g *globals, f *buildFlags, manifestPath strin
 	return finishBuild(g, res, f.digestFile)
 }
 
+// testHookBeforeBuild, when set by a test, runs between the plan and the
+// build.
+var testHookBeforeBuild func()
+
 // prepare runs the library stage (pipeline.Prepare: checks, base, wheels,
 // model, app files) and plans the image, with the layer cache it opens
 // first, so that a prune waits for the whole build (close it when done).
 func (f *buildFlags) prepare(ctx context.Context, g *globals, p *pipeline.Project, comp builder.Compression) (_ *pipeline.Prepared, _ *buildcache.Cache, _ *builder.Plan, err error) {
-	c, err := pipeline.OpenBuildCache(f.cacheDir)
+	c, err := pipeline.OpenBuildCache(ctx, f.cacheDir, func() { g.ui.Infof("waiting for a cache prune to finish") })
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -1,14 +1,18 @@
 package commands
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/internal/gc"
+	"github.com/hfpack/hfpack/pipeline"
 )
 
 // Pruning never changes what a build makes: after prune removes layers by
@@ -147,5 +151,63 @@ func TestCachePruneFlags(t *testing.T) {
 		if code != tc.code || !strings.Contains(out, tc.out) {
 			t.Errorf("cache prune %v: exit %d, output %q; want exit %d and %q", tc.args, code, out, tc.code, tc.out)
 		}
+	}
+}
+
+// A build holds the caches from its start to its end: a prune started
+// meanwhile waits (a dry run does not), and a check started while a prune
+// holds them waits for it, saying so.
+func TestPruneAndBuildsWaitForEachOther(t *testing.T) {
+	manifest, _ := weightsProject(t, 1<<20)
+	sidecar := fakeSidecar(t)
+	cache := t.TempDir()
+	reached, proceed := make(chan struct{}), make(chan struct{})
+	testHookBeforeBuild = func() {
+		close(reached)
+		<-proceed
+	}
+	t.Cleanup(func() { testHookBeforeBuild = nil })
+	done := make(chan int)
+	go func() {
+		code, _, stderr := run(t, "build", manifest, "--cache-dir", cache, "--sidecar", sidecar, "-o", "oci:"+t.TempDir())
+		if code != ExitOK {
+			t.Errorf("build: exit %d\n%s", code, stderr)
+		}
+		done <- code
+	}()
+	<-reached
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	waited := false
+	if _, err := pipeline.PruneCache(ctx, cache, gc.Policy{All: true}, false, func() { waited = true }); !errors.Is(err, context.DeadlineExceeded) || !waited {
+		t.Errorf("prune during a build: %v (waited %t), want it to wait until its deadline", err, waited)
+	}
+	if _, err := pipeline.PruneCache(context.Background(), cache, gc.Policy{All: true}, true, nil); err != nil {
+		t.Errorf("dry run during a build: %v", err)
+	}
+	close(proceed)
+	<-done
+	testHookBeforeBuild = nil
+
+	release, err := buildcache.Lock(context.Background(), filepath.Join(cache, "build"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := make(chan string)
+	go func() {
+		code, _, stderr := run(t, "check", manifest, "--cache-dir", cache)
+		if code != ExitOK {
+			t.Errorf("check: exit %d\n%s", code, stderr)
+		}
+		checked <- stderr
+	}()
+	select {
+	case <-checked:
+		t.Fatal("check ran while a prune held the caches")
+	case <-time.After(500 * time.Millisecond):
+	}
+	release()
+	if stderr := <-checked; !strings.Contains(stderr, "waiting for a cache prune to finish") {
+		t.Errorf("check did not say it waited:\n%s", stderr)
 	}
 }
