@@ -76,7 +76,7 @@ are left as they are.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory (default $HFPACK_CACHE_DIR or the user cache dir)")
 	fl.StringVar(&f.keepDuration, "keep-duration", "168h", "keep what a lock or build used within this long (a Go duration, or days: 7d); 0 keeps everything by age")
-	fl.StringVar(&f.keepStorage, "keep-storage", "", "then remove the least recently used until the cache takes at most this much (10GB, 512MiB)")
+	fl.StringVar(&f.keepStorage, "keep-storage", "", "then remove the least recently used until the caches take at most this much (50GB: 10^9 bytes a GB; 512MiB: 2^20 a MiB)")
 	fl.BoolVar(&f.all, "all", false, "remove everything")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be removed and remove nothing")
 	return cmd
@@ -97,14 +97,37 @@ func (f *pruneFlags) policy(cmd *cobra.Command) (gc.Policy, error) {
 		return gc.Policy{}, usageError{fmt.Errorf("--keep-duration: %w", err)}
 	}
 	pol := gc.Policy{KeepDuration: d}
-	if f.keepStorage != "" {
-		n, err := units.RAMInBytes(f.keepStorage)
-		if err != nil || n <= 0 {
-			return gc.Policy{}, usageError{fmt.Errorf("--keep-storage %q: want a positive size such as 10GB or 512MiB", f.keepStorage)}
+	if cmd.Flags().Changed("keep-storage") {
+		n, err := parseStorage(f.keepStorage)
+		if err != nil {
+			return gc.Policy{}, usageError{fmt.Errorf("--keep-storage: %w", err)}
 		}
 		pol.KeepStorage = n
 	}
 	return pol, nil
+}
+
+// storageUnits are the units --keep-storage takes: decimal (GB is 10^9
+// bytes, as disks are sold) and binary (GiB is 2^30). A number without a
+// unit is refused: buildctl prune reads one as MB, docker as bytes.
+var storageUnits = map[string]float64{
+	"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+	"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40,
+}
+
+// parseStorage parses a positive size with its unit: 50GB, 1.5TiB, 512 MiB.
+func parseStorage(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i <= 0 {
+		return 0, fmt.Errorf("invalid size %q: want a number and a unit, such as 50GB or 512MiB", s)
+	}
+	mult, ok := storageUnits[strings.ToUpper(strings.TrimSpace(t[i:]))]
+	n, err := strconv.ParseFloat(t[:i], 64)
+	if !ok || err != nil || n <= 0 || n*mult >= 1<<62 {
+		return 0, fmt.Errorf("invalid size %q: want a number and a unit, such as 50GB or 512MiB", s)
+	}
+	return int64(n * mult), nil
 }
 
 // parseKeepDuration parses a Go duration, or a whole number of days ("7d").

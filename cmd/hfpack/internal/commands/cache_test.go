@@ -138,7 +138,12 @@ func TestCachePruneFlags(t *testing.T) {
 		{[]string{"--all", "--keep-storage", "1GB"}, ExitUsage, "it takes no --keep-storage"},
 		{[]string{"--keep-duration", "a week"}, ExitUsage, `invalid duration "a week"`},
 		{[]string{"--keep-duration", "-1h"}, ExitUsage, "invalid duration"},
-		{[]string{"--keep-storage", "lots"}, ExitUsage, `--keep-storage "lots": want a positive size`},
+		{[]string{"--keep-storage", "lots"}, ExitUsage, `--keep-storage: invalid size "lots": want a number and a unit`},
+		{[]string{"--keep-storage", "50"}, ExitUsage, `invalid size "50"`},
+		{[]string{"--keep-storage="}, ExitUsage, `invalid size ""`},
+		{[]string{"--keep-storage", "0GB"}, ExitUsage, `invalid size "0GB"`},
+		{[]string{"--keep-storage", "5PB"}, ExitUsage, `invalid size "5PB"`},
+		{[]string{"--keep-storage", "1.5 GiB"}, ExitOK, "removed nothing"},
 		{[]string{"extra"}, ExitUsage, "unknown command"},
 		{[]string{"--keep-duration", "7d", "--keep-storage", "10GB"}, ExitOK, "removed nothing and 0 blobs"},
 		{[]string{"--dry-run"}, ExitOK, "would remove nothing"},
@@ -209,5 +214,18 @@ func TestPruneAndBuildsWaitForEachOther(t *testing.T) {
 	release()
 	if stderr := <-checked; !strings.Contains(stderr, "waiting for a cache prune to finish") {
 		t.Errorf("check did not say it waited:\n%s", stderr)
+	}
+}
+
+func TestParseStorage(t *testing.T) {
+	for in, want := range map[string]int64{"50GB": 50e9, "512MiB": 512 << 20, "1.5 GiB": 3 << 29, "10kb": 10e3, "7B": 7, "2TiB": 2 << 40} {
+		if got, err := parseStorage(in); err != nil || got != want {
+			t.Errorf("parseStorage(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "50", "GB", "-1GB", "1e3GB", "1..5GB", "5 G B", "9999999999TiB", "NaNGB"} {
+		if got, err := parseStorage(in); err == nil {
+			t.Errorf("parseStorage(%q) = %d, want an error", in, got)
+		}
 	}
 }
