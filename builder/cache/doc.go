@@ -25,7 +25,7 @@
 // files (".tmp-*") older than a day.
 //
 // A hit records its use in the entry file's modification time. Entries
-// describes the cache for internal/gc, least recently used first, and
-// Lock keeps builds out while gc removes what its policy does not keep:
-// an entry, then each blob no kept entry names.
+// describes the cache for internal/gc, and Lock keeps builds out while gc
+// removes, least recently used first, what its policy does not keep: an
+// entry, then each blob no kept entry names.
 package cache
