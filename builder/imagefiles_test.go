@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -92,8 +94,22 @@ func TestCheckWheelsRefusesReplacingBaseFiles(t *testing.T) {
 		}
 	}
 	// The base's file list is remembered per layer.
-	if memos, _ := filepath.Glob(filepath.Join(c.Dir(), "basefiles", "*.json")); len(memos) != 2 {
-		t.Errorf("%d remembered layer file lists, want 2", len(memos))
+	memos, _ := filepath.Glob(filepath.Join(c.Dir(), "basefiles", "*.json"))
+	if len(memos) != 2 {
+		t.Fatalf("%d remembered layer file lists, want 2", len(memos))
+	}
+	// Reading a remembered list records its use, for a prune.
+	month := time.Now().Add(-30 * 24 * time.Hour)
+	for _, m := range memos {
+		if err := os.Chtimes(m, month, month); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _ = builder.CheckWheels(ctx, plan, base, c) // refused again, after reading the lists
+	for _, m := range memos {
+		if fi, err := os.Stat(m); err != nil || time.Since(fi.ModTime()) > time.Hour {
+			t.Errorf("%s: not marked as used when read (%v)", m, err)
+		}
 	}
 }
 

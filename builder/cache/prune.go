@@ -107,10 +107,10 @@ func HashRecords(dir string) (gc.Set, error) {
 		e := gc.Entry{Kind: "file hash record", Name: filepath.Base(p), Used: fi.ModTime(), Files: []string{p}, Pinned: true}
 		var src fsio.Source
 		b, err := os.ReadFile(p)
-		if err != nil || json.Unmarshal(b, &src) != nil || src.Path == "" || !src.Unchanged() {
+		if err != nil || json.Unmarshal(b, &src) != nil || src.Path == "" {
 			e.Stale = true
 		} else {
-			e.Name = src.Path
+			e.Name, e.Stale = src.Path, !src.Unchanged()
 		}
 		set.Entries = append(set.Entries, e)
 	})
