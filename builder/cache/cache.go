@@ -47,10 +47,21 @@ func Open(dir string) (*Cache, error) {
 // OpenContext is Open, but while a prune holds the cache it calls wait
 // once and gives up when ctx is done.
 func OpenContext(ctx context.Context, dir string, wait func()) (*Cache, error) {
+	if wait != nil {
+		wait = sync.OnceFunc(wait)
+	}
 	return open(dir, func(lock string) (func(), error) {
 		return leftover.ShareContext(ctx, lock, 200*time.Millisecond, wait)
 	})
 }
+
+// held counts this process's open Caches by lock file: an Open nested in
+// another (a build's preflight, say) takes the lock without passing the
+// gate, which a prune waiting for the outer one may hold.
+var held = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
 
 func open(dir string, share func(lock string) (func(), error)) (*Cache, error) {
 	for _, sub := range []string{"blobs/sha256", "layers", "refs", "files"} {
@@ -58,11 +69,38 @@ func open(dir string, share func(lock string) (func(), error)) (*Cache, error) {
 			return nil, fmt.Errorf("opening cache: %w", err)
 		}
 	}
-	release, err := share(filepath.Join(dir, lockName))
+	lock, err := filepath.Abs(filepath.Join(dir, lockName))
 	if err != nil {
 		return nil, fmt.Errorf("opening cache: %w", err)
 	}
-	c := &Cache{dir: dir, release: sync.OnceFunc(release)}
+	held.Lock()
+	nested := held.n[lock] > 0
+	held.Unlock()
+	if !nested {
+		// A prune waiting for the builds that hold the cache holds the
+		// gate: builds starting meanwhile wait for it, so that a stream of
+		// overlapping builds cannot keep it waiting for ever.
+		passed, err := share(filepath.Join(dir, gateName))
+		if err != nil {
+			return nil, fmt.Errorf("opening cache: %w", err)
+		}
+		defer passed()
+	}
+	release, err := share(lock)
+	if err != nil {
+		return nil, fmt.Errorf("opening cache: %w", err)
+	}
+	held.Lock()
+	held.n[lock]++
+	held.Unlock()
+	c := &Cache{dir: dir, release: sync.OnceFunc(func() {
+		held.Lock()
+		if held.n[lock]--; held.n[lock] == 0 {
+			delete(held.n, lock)
+		}
+		held.Unlock()
+		release()
+	})}
 	leftover.Clean(c.BlobDir(), layerTmpPrefix)
 	for _, sub := range []string{"blobs", "layers", "refs", "files"} {
 		removeStale(filepath.Join(dir, sub), time.Now().Add(-staleAfter))

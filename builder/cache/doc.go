@@ -19,6 +19,7 @@
 //	                     sha256
 //	basefiles/<hex>.json a base image layer's file list, by its digest
 //	lock                 held shared by each open Cache, alone by Lock
+//	gate                 held alone by a waiting Lock; Open passes it first
 //
 // Open removes the layer blobs (".tmp-layer-*") that killed builds left
 // half-written, as soon as no process holds them, and other temporary

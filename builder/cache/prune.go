@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,18 +21,34 @@ import (
 )
 
 // lockName is the file in the cache directory that Open holds shared and
-// Lock alone.
-const lockName = "lock"
+// Lock alone; Lock holds gateName alone while it waits, and Open passes
+// through it (shared) before it takes lockName.
+const (
+	lockName = "lock"
+	gateName = "gate"
+)
 
 // Lock holds the cache in dir alone, so that what it holds can be removed:
 // it waits for every Cache open on it (in this process or another) to be
 // closed, calling wait once if it has to, until ctx is done. Open waits
 // until release.
+// Builds that start while it waits wait for it, so overlapping builds
+// cannot keep it waiting for ever; a Lock called while this process holds
+// the cache open waits until ctx is done.
 func Lock(ctx context.Context, dir string, wait func()) (release func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("locking the build cache: %w", err)
 	}
-	return leftover.Exclusive(ctx, filepath.Join(dir, lockName), 200*time.Millisecond, wait)
+	if wait != nil {
+		wait = sync.OnceFunc(wait)
+	}
+	const poll = 200 * time.Millisecond
+	gate, err := leftover.Exclusive(ctx, filepath.Join(dir, gateName), poll, wait) // another prune's
+	if err != nil {
+		return nil, err
+	}
+	defer gate()
+	return leftover.Exclusive(ctx, filepath.Join(dir, lockName), poll, wait)
 }
 
 // Entries describes the cache in dir for gc.Prune, which the caller runs

@@ -1,9 +1,13 @@
 package cache
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -260,5 +264,99 @@ func TestPruneLeavesFilesItDidNotWrite(t *testing.T) {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s: %v, want it left", p, err)
 		}
+	}
+}
+
+// TestMain lets a test run this binary as another process that holds a
+// cache open (HFPACK_TEST_HOLD=dir) until its stdin closes.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("HFPACK_TEST_HOLD"); dir != "" {
+		c, err := Open(dir)
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("held")
+		io.Copy(io.Discard, os.Stdin)
+		c.Close()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// holder starts a process that opens the cache in dir; held is closed
+// once it holds it, and closing stdin ends it.
+func holder(t *testing.T, dir string) (held <-chan struct{}, stdin io.Closer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HFPACK_TEST_HOLD="+dir)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	ch := make(chan struct{})
+	go func() {
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		if line == "held\n" {
+			close(ch)
+		}
+	}()
+	return ch, in
+}
+
+// A prune waiting for a running build makes builds that start meanwhile
+// wait for it: a stream of overlapping builds cannot starve it.
+func TestLockGatesNewBuilds(t *testing.T) {
+	dir := t.TempDir()
+	if c, err := Open(dir); err != nil {
+		t.Fatal(err)
+	} else {
+		c.Close()
+	}
+	heldA, stopA := holder(t, dir)
+	select {
+	case <-heldA:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first build never held the cache")
+	}
+	locked := make(chan func(), 1)
+	waiting := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		release, err := Lock(ctx, dir, func() { close(waiting) })
+		if err != nil {
+			t.Error(err)
+			release = func() {}
+		}
+		locked <- release
+	}()
+	<-waiting
+	heldB, _ := holder(t, dir)
+	select {
+	case <-heldB:
+		t.Fatal("a build started while a prune waited went ahead of it")
+	case <-time.After(500 * time.Millisecond):
+	}
+	stopA.Close()
+	release := <-locked
+	select {
+	case <-heldB:
+		t.Fatal("a build held the cache while the prune did")
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	select {
+	case <-heldB:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting build never went on after the prune")
 	}
 }
