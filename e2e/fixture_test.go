@@ -131,7 +131,15 @@ func newProject(t testing.TB, ix *indextest.Server, base string) *project {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.write(t, "handler.py", string(handler))
+	// The model loads in a second at least, so that serveAndProbe sees
+	// health answer 503 while it loads however busy the machine is (the
+	// example's tiny model loads in milliseconds).
+	h := strings.Replace(string(handler), "\nimport struct\n", "\nimport struct\nimport time\n", 1)
+	h = strings.Replace(h, "def load(model_dir):\n", "def load(model_dir):\n    time.sleep(1)\n", 1)
+	if strings.Count(h, "time") != strings.Count(string(handler), "time")+2 {
+		t.Fatal("the example handler has no load(model_dir) to slow down")
+	}
+	p.write(t, "handler.py", h)
 	m, err := os.ReadFile(filepath.Join(src, "hfpack.toml"))
 	if err != nil {
 		t.Fatal(err)
