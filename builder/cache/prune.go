@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -67,12 +66,12 @@ func Lock(ctx context.Context, dir string, wait func()) (release func(), err err
 func Entries(dir string) (gc.Set, error) {
 	set := gc.Set{Blobs: map[string]gc.Blob{}}
 	blobDir := filepath.Join(dir, "blobs", "sha256")
-	if err := eachFile(blobDir, "", func(p string, fi fs.FileInfo) {
+	if err := gc.ReadDir(blobDir, "", func(p, _ string, fi fs.FileInfo) {
 		set.Blobs[p] = gc.BlobOf(fi)
 	}); err != nil {
 		return gc.Set{}, err
 	}
-	err := eachFile(filepath.Join(dir, "layers"), ".json", func(p string, fi fs.FileInfo) {
+	err := gc.ReadDir(filepath.Join(dir, "layers"), ".json", func(p, _ string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "layer", Name: strings.TrimSuffix(filepath.Base(p), ".json"), Used: fi.ModTime(), Files: []string{p}}
 		var d layer.Descriptor
 		b, err := os.ReadFile(p)
@@ -88,7 +87,7 @@ func Entries(dir string) (gc.Set, error) {
 	if err != nil {
 		return gc.Set{}, err
 	}
-	err = eachFile(filepath.Join(dir, "refs"), ".json", func(p string, fi fs.FileInfo) {
+	err = gc.ReadDir(filepath.Join(dir, "refs"), ".json", func(p, _ string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "weights record", Name: strings.TrimSuffix(filepath.Base(p), ".json"), Used: fi.ModTime(), Files: []string{p}}
 		var r refEntry
 		b, err := os.ReadFile(p)
@@ -101,7 +100,7 @@ func Entries(dir string) (gc.Set, error) {
 	if err != nil {
 		return gc.Set{}, err
 	}
-	err = eachFile(filepath.Join(dir, "basefiles"), ".json", func(p string, fi fs.FileInfo) {
+	err = gc.ReadDir(filepath.Join(dir, "basefiles"), ".json", func(p, _ string, fi fs.FileInfo) {
 		set.Entries = append(set.Entries, gc.Entry{Kind: "base file list", Name: strings.TrimSuffix(filepath.Base(p), ".json"), Used: fi.ModTime(), Files: []string{p}})
 	})
 	if err != nil {
@@ -120,7 +119,7 @@ func Entries(dir string) (gc.Set, error) {
 // after.
 func HashRecords(dir string) (gc.Set, error) {
 	var set gc.Set
-	err := eachFile(dir, ".json", func(p string, fi fs.FileInfo) {
+	err := gc.ReadDir(dir, ".json", func(p, _ string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "file hash record", Name: filepath.Base(p), Used: fi.ModTime(), Files: []string{p}, Pinned: true}
 		var src fsio.Source
 		b, err := os.ReadFile(p)
@@ -132,38 +131,6 @@ func HashRecords(dir string) (gc.Set, error) {
 		set.Entries = append(set.Entries, e)
 	})
 	return set, err
-}
-
-// eachFile calls f for each regular file in dir named as the cache names
-// its files: 64 lower-case hex digits and suffix. Anything else (a
-// temporary ".tmp-*", which Open and the leftover cleaning remove, a link,
-// a file of another program) is never described, so never removed. A
-// missing dir has none.
-func eachFile(dir, suffix string, f func(string, fs.FileInfo)) error {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading the cache: %w", err)
-	}
-	for _, de := range des {
-		if !ownName(de.Name(), suffix) || !de.Type().IsRegular() {
-			continue
-		}
-		fi, err := de.Info()
-		if err != nil {
-			continue // removed meanwhile
-		}
-		f(filepath.Join(dir, de.Name()), fi)
-	}
-	return nil
-}
-
-// ownName reports whether name is 64 lower-case hex digits and suffix.
-func ownName(name, suffix string) bool {
-	hex, ok := strings.CutSuffix(name, suffix)
-	return ok && len(hex) == 64 && strings.Trim(hex, "0123456789abcdef") == ""
 }
 
 // touch records a use of the entry file at p, for Prune.

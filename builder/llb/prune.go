@@ -2,7 +2,6 @@ package llb
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -44,50 +43,23 @@ func (s *Store) used(d v1.Hash) {
 func StoreEntries(dir string) (gc.Set, error) {
 	s := &Store{dir: dir}
 	set := gc.Set{Blobs: map[string]gc.Blob{}}
-	des, err := os.ReadDir(s.blobDir())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return gc.Set{}, fmt.Errorf("reading the BuildKit export store: %w", err)
+	err := gc.ReadDir(s.blobDir(), "", func(p, _ string, fi fs.FileInfo) { // not storeTmpPrefix
+		set.Blobs[p] = gc.BlobOf(fi)
+	})
+	if err != nil {
+		return gc.Set{}, err
 	}
-	for _, de := range des {
-		if !isHex64(de.Name()) || !de.Type().IsRegular() {
-			continue // a blob being written (storeTmpPrefix), or not the store's
-		}
-		if fi, err := de.Info(); err == nil {
-			set.Blobs[filepath.Join(s.blobDir(), de.Name())] = gc.BlobOf(fi)
-		}
-	}
-	des, err = os.ReadDir(filepath.Join(dir, usedDir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return gc.Set{}, fmt.Errorf("reading the BuildKit export store: %w", err)
-	}
-	for _, de := range des {
-		fi, err := de.Info()
-		if err != nil || !fi.Mode().IsRegular() || !isHex64(de.Name()) {
-			continue
-		}
-		marker := filepath.Join(dir, usedDir, de.Name())
-		e := gc.Entry{Kind: "image", Name: "sha256:" + de.Name(), Used: fi.ModTime(), Files: []string{marker}}
-		e.Blobs, err = s.imageBlobs(de.Name())
+	err = gc.ReadDir(filepath.Join(dir, usedDir), "", func(marker, hex string, fi fs.FileInfo) {
+		e := gc.Entry{Kind: "image", Name: "sha256:" + hex, Used: fi.ModTime(), Files: []string{marker}}
+		var err error
+		e.Blobs, err = s.imageBlobs(hex)
 		e.Stale = err != nil
 		set.Entries = append(set.Entries, e)
+	})
+	if err != nil {
+		return gc.Set{}, err
 	}
-	// A blob no image read back names (exported by a build that failed
-	// before reading it back, or by an hfpack that kept no marks) counts
-	// as used when it was written: it ages out like the rest.
-	named := map[string]bool{}
-	for _, e := range set.Entries {
-		for _, b := range e.Blobs {
-			named[b] = true
-		}
-	}
-	for p := range set.Blobs {
-		if named[p] {
-			continue
-		}
-		if fi, err := os.Lstat(p); err == nil {
-			set.Entries = append(set.Entries, gc.Entry{Kind: "exported blob", Name: "sha256:" + filepath.Base(p), Used: fi.ModTime(), Blobs: []string{p}})
-		}
-	}
+	set.AddUnnamed(func(p string) (string, string) { return "exported blob", "sha256:" + filepath.Base(p) })
 	return set, nil
 }
 

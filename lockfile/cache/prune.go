@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/gc"
@@ -69,12 +68,12 @@ func Entries(dir string) (gc.Set, error) {
 	set := gc.Set{Blobs: map[string]gc.Blob{}}
 	blobDir := filepath.Join(dir, "blobs", "sha256")
 	blobPath := func(sum string) string { return filepath.Join(blobDir, sum) }
-	if err := eachFile(blobDir, "", func(p, sum string, fi fs.FileInfo) {
+	if err := gc.ReadDir(blobDir, "", func(p, sum string, fi fs.FileInfo) {
 		set.Blobs[p] = gc.BlobOf(fi)
 	}); err != nil {
 		return gc.Set{}, err
 	}
-	err := eachFile(filepath.Join(dir, "refs"), ".json", func(p, name string, fi fs.FileInfo) {
+	err := gc.ReadDir(filepath.Join(dir, "refs"), ".json", func(p, name string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "metadata file", Name: name, Used: fi.ModTime(), Files: []string{p}}
 		var ce Entry
 		b, err := os.ReadFile(p)
@@ -101,7 +100,7 @@ func Entries(dir string) (gc.Set, error) {
 		return gc.Set{}, err
 	}
 	marked := map[string]int{} // blob sha256 to its entry's index
-	err = eachFile(filepath.Join(dir, usedDir), "", func(p, sum string, fi fs.FileInfo) {
+	err = gc.ReadDir(filepath.Join(dir, usedDir), "", func(p, sum string, fi fs.FileInfo) {
 		blob := blobPath(sum)
 		_, ok := set.Blobs[blob]
 		e := gc.Entry{Kind: "index blob", Name: sum, Used: fi.ModTime(), Files: []string{p}, Blobs: []string{blob}, Stale: !ok}
@@ -114,32 +113,14 @@ func Entries(dir string) (gc.Set, error) {
 	if err != nil {
 		return gc.Set{}, err
 	}
-	// A blob nothing names was written before hfpack recorded uses (or by
-	// a process killed before it marked it): it counts as used when it
-	// was written, so a wheel fetched by an older hfpack ages out rather
-	// than going on the first prune.
-	named := map[string]bool{}
-	for _, e := range set.Entries {
-		for _, b := range e.Blobs {
-			named[b] = true
-		}
-	}
-	for p := range set.Blobs {
-		if named[p] {
-			continue
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			continue
-		}
-		marked[filepath.Base(p)] = len(set.Entries)
-		set.Entries = append(set.Entries, gc.Entry{Kind: blobKind(p), Name: filepath.Base(p), Used: fi.ModTime(), Blobs: []string{p}})
+	for p, i := range set.AddUnnamed(func(p string) (string, string) { return blobKind(p), filepath.Base(p) }) {
+		marked[filepath.Base(p)] = i
 	}
 	absBlobDir, err := filepath.Abs(blobDir)
 	if err != nil {
 		return gc.Set{}, fmt.Errorf("reading the index cache: %w", err)
 	}
-	err = eachFile(filepath.Join(dir, "verified"), ".json", func(p, _ string, fi fs.FileInfo) {
+	err = gc.ReadDir(filepath.Join(dir, "verified"), ".json", func(p, _ string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "file hash record", Name: filepath.Base(p), Used: fi.ModTime(), Files: []string{p}, Pinned: true}
 		var src fsio.Source
 		b, err := os.ReadFile(p)
@@ -182,30 +163,4 @@ func blobKind(p string) string {
 	default:
 		return "index blob"
 	}
-}
-
-// eachFile calls f for each regular file in dir named by a sha256 (lower-case
-// hex) followed by suffix, with that sha256: the names this cache writes.
-// Anything else (a temporary ".tmp-*", a link, a file of another program)
-// is left out. A missing dir has none.
-func eachFile(dir, suffix string, f func(p, sum string, fi fs.FileInfo)) error {
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading the index cache: %w", err)
-	}
-	for _, de := range des {
-		sum, ok := strings.CutSuffix(de.Name(), suffix)
-		if !ok || !validHex(sum) || strings.ToLower(sum) != sum || !de.Type().IsRegular() {
-			continue
-		}
-		fi, err := de.Info()
-		if err != nil {
-			continue // removed meanwhile
-		}
-		f(filepath.Join(dir, de.Name()), sum, fi)
-	}
-	return nil
 }
