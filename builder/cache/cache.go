@@ -69,7 +69,13 @@ func open(dir string, share func(lock string) (func(), error)) (*Cache, error) {
 			return nil, fmt.Errorf("opening cache: %w", err)
 		}
 	}
-	lock, err := filepath.Abs(filepath.Join(dir, lockName))
+	// The lock file by its real path: a cache opened again through a
+	// symlink or another spelling is the same cache.
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening cache: %w", err)
+	}
+	lock, err := filepath.Abs(filepath.Join(real, lockName))
 	if err != nil {
 		return nil, fmt.Errorf("opening cache: %w", err)
 	}

@@ -360,3 +360,43 @@ func TestLockGatesNewBuilds(t *testing.T) {
 		t.Fatal("the waiting build never went on after the prune")
 	}
 }
+
+// A process that holds the cache opens it again (a build's preflight,
+// say) while a prune waits for it: the nested open does not wait at the
+// gate, which would deadlock, even through a symlink to the cache.
+func TestNestedOpenPassesAWaitingPrune(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	outer, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	locked := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		release, err := Lock(ctx, dir, func() { close(waiting) })
+		if err == nil {
+			release()
+		}
+		locked <- err
+	}()
+	<-waiting
+	for _, p := range []string{dir, link} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		inner, err := OpenContext(ctx, p, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("nested OpenContext(%s) while a prune waits: %v", p, err)
+		}
+		inner.Close()
+	}
+	outer.Close()
+	if err := <-locked; err != nil {
+		t.Errorf("the prune never got the cache: %v", err)
+	}
+}
