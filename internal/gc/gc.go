@@ -123,16 +123,26 @@ type Removed struct {
 	Reason string `json:"reason"`
 }
 
-// Plan returns the entries of s that pol removes at time now, with the
-// reason for each, and the blobs that leaves no kept entry naming.
+// Plan returns the entries of s that pol removes at time now, least
+// recently used first, with the reason for each, and the blobs that leaves
+// no kept entry naming.
 func Plan(s Set, pol Policy, now time.Time) (drop []Removed, blobs []string) {
-	drop, _, _, blobs = plan(s, pol, now)
+	es, reasons, blobs := plan(s, pol, now)
+	for i, e := range es {
+		if reasons[i] != "" {
+			drop = append(drop, removed(e, reasons[i]))
+		}
+	}
 	return drop, blobs
 }
 
-// plan is Plan, also returning the entries in the order it considered
-// them and which of those it keeps.
-func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []bool, blobs []string) {
+func removed(e Entry, reason string) Removed {
+	return Removed{Kind: e.Kind, Name: e.Name, Used: e.Used, Reason: reason}
+}
+
+// plan is Plan, returning the entries least recently used first with the
+// reason each is removed for ("" for one it keeps).
+func plan(s Set, pol Policy, now time.Time) (es []Entry, reasons []string, blobs []string) {
 	es = slices.Clone(s.Entries)
 	slices.SortStableFunc(es, func(a, b Entry) int {
 		if c := a.Used.Compare(b.Used); c != 0 {
@@ -155,11 +165,10 @@ func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []
 	for _, e := range es {
 		total += filesSize(e.Files)
 	}
-	keep = make([]bool, len(es))
+	reasons = make([]string, len(es))
 	release := func(i int, reason string) {
-		keep[i] = false
+		reasons[i] = reason
 		e := es[i]
-		drop = append(drop, Removed{Kind: e.Kind, Name: e.Name, Used: e.Used, Reason: reason})
 		total -= filesSize(e.Files)
 		for _, b := range uniq(e.Blobs) {
 			if refs[b]--; refs[b] == 0 {
@@ -168,7 +177,6 @@ func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []
 		}
 	}
 	for i, e := range es {
-		keep[i] = true
 		switch {
 		case pol.All:
 			release(i, "all")
@@ -183,7 +191,7 @@ func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []
 			if total <= pol.KeepStorage {
 				break
 			}
-			if keep[i] && !e.Pinned {
+			if reasons[i] == "" && !e.Pinned {
 				release(i, "size")
 			}
 		}
@@ -194,7 +202,7 @@ func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []
 		}
 	}
 	slices.Sort(blobs)
-	return drop, es, keep, blobs
+	return es, reasons, blobs
 }
 
 // Prune removes what Plan chooses, unless dryRun, and reports it: each
@@ -204,7 +212,7 @@ func plan(s Set, pol Policy, now time.Time) (drop []Removed, es []Entry, keep []
 // already gone is not an error; other errors are joined and returned with
 // the report of what was removed.
 func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
-	drop, es, keep, blobs := plan(s, pol, now)
+	es, reasons, blobs := plan(s, pol, now)
 	r := &Report{Removed: []Removed{}, DryRun: dryRun}
 	var errs []error
 	remove := func(p string, b Blob) bool {
@@ -220,9 +228,8 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 		return true
 	}
 	named := map[string]bool{} // blobs an entry left in place names
-	removed := map[string]bool{}
 	for i, e := range es {
-		if keep[i] {
+		if reasons[i] == "" {
 			continue
 		}
 		ok := true
@@ -239,18 +246,13 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 			ok = remove(f, b) && ok
 		}
 		if !ok {
-			keep[i] = true
+			reasons[i] = "" // left in place: kept, with its blobs
 			for _, b := range e.Blobs {
 				named[b] = true
 			}
 			continue
 		}
-		removed[e.Kind+"\x00"+e.Name] = true
-	}
-	for _, d := range drop {
-		if removed[d.Kind+"\x00"+d.Name] {
-			r.Removed = append(r.Removed, d)
-		}
+		r.Removed = append(r.Removed, removed(e, reasons[i]))
 	}
 	gone := map[string]bool{}
 	for _, p := range blobs {
@@ -261,7 +263,7 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 	}
 	counted := map[string]bool{}
 	for i, e := range es {
-		if !keep[i] {
+		if reasons[i] != "" {
 			continue
 		}
 		r.Kept++

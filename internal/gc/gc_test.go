@@ -202,3 +202,41 @@ func TestReportRemovedIsAList(t *testing.T) {
 		t.Error("Report.Removed is nil")
 	}
 }
+
+// Two entries of the same kind and name (one model file's hash recorded in
+// two caches) are reported each for itself.
+func TestPruneReportsSameNamedEntriesApart(t *testing.T) {
+	dir := t.TempDir()
+	gone, stuck := filepath.Join(dir, "gone"), filepath.Join(dir, "stuck")
+	if err := os.WriteFile(gone, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(stuck, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	set := Set{Entries: []Entry{
+		{Kind: "file hash record", Name: "/m/a", Used: now, Stale: true, Files: []string{gone}},
+		{Kind: "file hash record", Name: "/m/a", Used: now, Stale: true, Files: []string{stuck}},
+	}}
+	r, err := Prune(set, Policy{}, now, false)
+	if err == nil {
+		t.Error("Prune did not report the entry it could not remove")
+	}
+	if len(r.Removed) != 1 || r.Kept != 1 {
+		t.Errorf("removed %d and kept %d, want 1 and 1", len(r.Removed), r.Kept)
+	}
+}
+
+// The report lists what was removed least recently used first, whatever
+// the rule that removed it.
+func TestReportIsLeastRecentlyUsedFirst(t *testing.T) {
+	set, _ := fixture(t, map[string]int{"a": 100, "b": 100},
+		[]fixtureEntry{{name: "stale", days: 0, stale: true}, {name: "big", days: 5, blobs: []string{"a"}}, {name: "new", days: 1, blobs: []string{"b"}}})
+	r, err := Prune(set, Policy{KeepStorage: 150}, now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(r.Removed), []string{"big:size", "stale:stale"}; !slices.Equal(got, want) {
+		t.Errorf("removed %v, want %v", got, want)
+	}
+}
