@@ -508,8 +508,10 @@ func buildCacheDir(root string) string { return filepath.Join(root, "build") }
 
 // FileHasher returns the build cache's file-hash records under the cache
 // root (dir, or the default): lock, check and build share them, so a model
-// is hashed once between the three, not once each.
-// Close it when done: until then a prune (PruneCache) waits.
+// is hashed once between the three, not once each. It waits while a prune
+// holds the cache, without a word and whatever the context: open it within
+// an OpenBuildCache hold, which does not wait then. Close it when done:
+// until then a prune (PruneCache) waits.
 func FileHasher(dir string) (*buildcache.Cache, error) {
 	root, err := CacheRoot(dir)
 	if err != nil {

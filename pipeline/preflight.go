@@ -36,6 +36,9 @@ type PreflightOptions struct {
 	CheckWheels bool
 	// Logf reports progress lines; nil discards them.
 	Logf func(format string, args ...any)
+	// Wait is called once if a cache prune holds the caches, which the
+	// preflight then waits for (until ctx is done).
+	Wait func()
 }
 
 // Preflight is what every check a build makes before writing a byte found.
@@ -91,7 +94,7 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 	}
 	pf := &Preflight{SourceDateEpoch: epoch}
 	// Held while the preflight reads cached files: a prune waits.
-	held, err := OpenBuildCache(ctx, o.CacheDir, func() { logf("waiting for a cache prune to finish") })
+	held, err := OpenBuildCache(ctx, o.CacheDir, o.Wait)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,11 @@ the manifest's accelerator.`,
 			if err != nil {
 				return err
 			}
+			c, err := holdCaches(cmd.Context(), g, p.CacheDir) // the lock's check reads the model's hash records
+			if err != nil {
+				return err
+			}
+			defer c.Close()
 			sel, err := p.SelectBase()
 			if err != nil {
 				return err

@@ -180,7 +180,7 @@ var testHookBeforeBuild func()
 // model, app files) and plans the image, with the layer cache it opens
 // first, so that a prune waits for the whole build (close it when done).
 func (f *buildFlags) prepare(ctx context.Context, g *globals, p *pipeline.Project, comp builder.Compression) (_ *pipeline.Prepared, _ *buildcache.Cache, _ *builder.Plan, err error) {
-	c, err := pipeline.OpenBuildCache(ctx, f.cacheDir, func() { g.ui.Infof("waiting for a cache prune to finish") })
+	c, err := holdCaches(ctx, g, f.cacheDir)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	buildcache "github.com/hfpack/hfpack/builder/cache"
 	"github.com/hfpack/hfpack/internal/gc"
 	"github.com/hfpack/hfpack/pipeline"
 )
@@ -61,9 +63,11 @@ are left as they are.`,
 			if err != nil {
 				return err
 			}
-			r, err := pipeline.PruneCache(cmd.Context(), f.cacheDir, pol, f.dryRun, func() {
-				g.ui.Infof("waiting for running locks, checks and builds to finish")
-			})
+			waiting := "waiting for running locks, checks and builds to finish"
+			if f.dryRun {
+				waiting = "waiting for a cache prune to finish" // all a dry run waits for
+			}
+			r, err := pipeline.PruneCache(cmd.Context(), f.cacheDir, pol, f.dryRun, func() { g.ui.Infof("%s", waiting) })
 			if r == nil {
 				return err
 			}
@@ -80,6 +84,14 @@ are left as they are.`,
 	fl.BoolVar(&f.all, "all", false, "remove everything")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be removed and remove nothing")
 	return cmd
+}
+
+// holdCaches opens the build cache under the cache root dir (or the
+// default) for a command that reads hfpack's caches, so that a prune waits
+// for it: saying so once if a prune holds them, giving up with ctx. Close
+// it when the command is done.
+func holdCaches(ctx context.Context, g *globals, dir string) (*buildcache.Cache, error) {
+	return pipeline.OpenBuildCache(ctx, dir, func() { g.ui.Infof("waiting for a cache prune to finish") })
 }
 
 // policy checks the flags and returns the gc policy they ask for.
@@ -124,7 +136,7 @@ func parseStorage(s string) (int64, error) {
 	}
 	mult, ok := storageUnits[strings.ToUpper(strings.TrimSpace(t[i:]))]
 	n, err := strconv.ParseFloat(t[:i], 64)
-	if !ok || err != nil || n <= 0 || n*mult >= 1<<62 {
+	if !ok || err != nil || n*mult < 1 || n*mult >= 1<<62 {
 		return 0, fmt.Errorf("invalid size %q: want a number and a unit, such as 50GB or 512MiB", s)
 	}
 	return int64(n * mult), nil

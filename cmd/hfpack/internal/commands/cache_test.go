@@ -223,7 +223,7 @@ func TestParseStorage(t *testing.T) {
 			t.Errorf("parseStorage(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "50", "GB", "-1GB", "1e3GB", "1..5GB", "5 G B", "9999999999TiB", "NaNGB"} {
+	for _, in := range []string{"", "50", "GB", "-1GB", "0.5B", "0.0001KB", "1e3GB", "1..5GB", "5 G B", "9999999999TiB", "NaNGB"} {
 		if got, err := parseStorage(in); err == nil {
 			t.Errorf("parseStorage(%q) = %d, want an error", in, got)
 		}

@@ -86,7 +86,7 @@ func runCheck(ctx context.Context, u *ui.UI, path, cacheDir string) (*CheckRepor
 		return nil, err
 	}
 	m := p.Manifest
-	pf, err := p.Preflight(ctx, pipeline.PreflightOptions{CacheDir: cacheDir, Offline: true, CheckWheels: true, Logf: u.Infof})
+	pf, err := p.Preflight(ctx, pipeline.PreflightOptions{CacheDir: cacheDir, Offline: true, CheckWheels: true, Wait: func() { u.Infof("waiting for a cache prune to finish") }})
 	if err != nil {
 		return nil, err
 	}

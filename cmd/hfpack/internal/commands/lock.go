@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -80,7 +81,7 @@ from the one pinned. check and build run the same verification.`,
 			}
 			if f.check {
 				p.CacheDir = f.cacheDir
-				return runLockCheck(g, p)
+				return runLockCheck(cmd.Context(), g, p)
 			}
 			if f.upgradeModel && p.Manifest.Model.Source == "" {
 				return usageError{fmt.Errorf("--upgrade-model: %s serves a local model directory; it applies to a Hub model (model.source)", p.Manifest.File)}
@@ -97,7 +98,12 @@ from the one pinned. check and build run the same verification.`,
 	return cmd
 }
 
-func runLockCheck(g *globals, p *pipeline.Project) error {
+func runLockCheck(ctx context.Context, g *globals, p *pipeline.Project) error {
+	c, err := holdCaches(ctx, g, p.CacheDir) // the model's hash records
+	if err != nil {
+		return err
+	}
+	defer c.Close()
 	if err := p.CheckLock(); err != nil {
 		return err
 	}
@@ -123,7 +129,7 @@ func runLock(cmd *cobra.Command, g *globals, p *pipeline.Project, f *lockFlags) 
 	target := p.Target()
 	m := p.Manifest
 	g.ui.Infof("Resolving %s of %s for %s from %s", plural(len(m.Python.Requirements), "requirement"), m.File, target, index.Redact(m.Python.IndexURL))
-	hasher, err := pipeline.FileHasher(f.cacheDir)
+	hasher, err := holdCaches(cmd.Context(), g, f.cacheDir)
 	if err != nil {
 		return err
 	}
