@@ -13,6 +13,6 @@
 // Share and Exclusive lock a whole directory the same way: the builds
 // using a cache share its lock file, a prune of the cache takes it alone.
 //
-// Where flock is not available, Clean falls back to age alone (a day), and
-// Share and Exclusive do not wait.
+// Where flock is not available, Clean falls back to age alone (a day),
+// Share does not wait, and Exclusive fails with errors.ErrUnsupported.
 package leftover

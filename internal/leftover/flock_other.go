@@ -3,6 +3,8 @@
 package leftover
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"time"
 )
@@ -18,8 +20,10 @@ func tryLock(_ string, fi os.FileInfo) (func(), bool) {
 
 func share(string) (func(), error) { return func() {}, nil }
 
-// tryExclusive always succeeds where flock is not available: a prune there
-// does not wait for running builds.
-func tryExclusive(string) (func(), bool, error) { return func() {}, true, nil }
+// tryExclusive fails where flock is not available: nothing there could
+// tell a prune that a build is using what it would remove.
+func tryExclusive(path string) (func(), bool, error) {
+	return nil, false, fmt.Errorf("locking %s: %w", path, errors.ErrUnsupported)
+}
 
 func tryShare(string) (func(), bool, error) { return func() {}, true, nil }
