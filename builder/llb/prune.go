@@ -24,7 +24,7 @@ func (s *Store) used(d v1.Hash) {
 		return // a use not recorded only makes the image look older
 	}
 	p := filepath.Join(s.dir, usedDir, d.Hex)
-	if fsio.Touch(p) == nil {
+	if fsio.MarkUsed(p) {
 		return
 	}
 	if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644); err == nil {

@@ -169,3 +169,31 @@ func TestTouchSetsNow(t *testing.T) {
 		t.Errorf("Touch(missing) = %v, want not exist", err)
 	}
 }
+
+// A use is recorded at most once every UseEvery: a warm lock that reads
+// hundreds of entries again within the hour writes no inode.
+func TestMarkUsedOncePerPeriod(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "entry")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ago     time.Duration
+		touched bool
+	}{{UseEvery / 2, false}, {2 * UseEvery, true}} {
+		before := time.Now().Add(-tc.ago).Truncate(time.Second)
+		if err := os.Chtimes(p, before, before); err != nil {
+			t.Fatal(err)
+		}
+		if !MarkUsed(p) {
+			t.Fatal("MarkUsed of an existing file reports it missing")
+		}
+		fi, _ := os.Stat(p)
+		if touched := !fi.ModTime().Equal(before); touched != tc.touched {
+			t.Errorf("last use %v ago: touched %t, want %t", tc.ago, touched, tc.touched)
+		}
+	}
+	if MarkUsed(p + ".missing") {
+		t.Error("MarkUsed of a missing file reports it there")
+	}
+}

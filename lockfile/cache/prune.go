@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hfpack/hfpack/internal/fsio"
 	"github.com/hfpack/hfpack/internal/gc"
@@ -21,12 +22,16 @@ import (
 // own), which a change of times would void.
 const usedDir = "used"
 
-// markUsed records a use of the blob sum, for Entries.
+// markUsed records a use of the blob sum, for Entries: on its marker, at
+// most once every fsio.UseEvery. A blob without one written within that
+// time needs none yet: Entries takes its own time for its last use. Errors
+// are ignored: a use not recorded only makes the blob look older.
 func (c *Cache) markUsed(sum string) {
 	p := filepath.Join(c.dir, usedDir, sum)
-	// Errors are ignored: a use not recorded only makes the blob look older.
-	err := fsio.Touch(p)
-	if !errors.Is(err, fs.ErrNotExist) {
+	if fsio.MarkUsed(p) {
+		return
+	}
+	if fi, err := os.Stat(c.BlobPath(sum)); err == nil && time.Since(fi.ModTime()) < fsio.UseEvery {
 		return
 	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
@@ -40,7 +45,7 @@ func (c *Cache) markUsed(sum string) {
 
 // touch records a use of the entry file at p, for Entries.
 func touch(p string) {
-	_ = fsio.Touch(p) // a use not recorded only makes the entry look older
+	fsio.MarkUsed(p)
 }
 
 // Entries describes the cache in dir for gc.Prune, which the caller runs

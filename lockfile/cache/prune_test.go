@@ -43,12 +43,15 @@ func age(t *testing.T, d time.Duration, paths ...string) {
 	}
 }
 
-// ageAll makes every entry file and marker of the cache in dir look last
-// used d ago.
+// ageAll makes every entry file, marker and blob of the cache in dir look
+// last used (or written) d ago.
 func ageAll(t *testing.T, dir string, d time.Duration) {
 	t.Helper()
-	for _, sub := range []string{"refs", "used", "verified"} {
+	for _, sub := range []string{"refs", "used", "verified", "blobs/sha256"} {
 		des, err := os.ReadDir(filepath.Join(dir, sub))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +235,7 @@ func TestPruneKeepStorageLeastRecentlyUsedFirst(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		age(t, d, filepath.Join(dir, usedDir, s))
+		age(t, d, c.BlobPath(s)) // written then, read since by none
 		sums = append(sums, s)
 	}
 	// Room for one wheel and its remembered hash, not two.
@@ -321,9 +324,8 @@ func TestPruneRemovesOrphansAndStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Killed before the marker (or fetched by an hfpack that kept none),
-	// a month ago: it counts as used when it was written.
-	os.Remove(filepath.Join(dir, usedDir, orphan))
+	// Fetched a month ago (by an hfpack that kept no markers, say) and
+	// read by none since: it counts as used when it was written.
 	month := time.Now().Add(-30 * 24 * time.Hour)
 	if err := os.Chtimes(c.BlobPath(orphan), month, month); err != nil {
 		t.Fatal(err)
@@ -333,12 +335,18 @@ func TestPruneRemovesOrphansAndStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(dir, usedDir, recent))
 	gone, err := c.PutBlob([]byte("gone"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(c.BlobPath(gone))
+	// A marker whose blob went (removed by hand, say).
+	if err := os.MkdirAll(filepath.Join(dir, usedDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, usedDir, gone), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	e, err := c.Put("bodiless", Entry{URL: page + "bodiless/"}, []byte("bodiless"))
 	if err != nil {
 		t.Fatal(err)
@@ -350,6 +358,9 @@ func TestPruneRemovesOrphansAndStale(t *testing.T) {
 
 	outside := filepath.Join(t.TempDir(), "precious")
 	if err := os.WriteFile(outside, []byte("not the cache's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, usedDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	foreign := []string{

@@ -1,0 +1,26 @@
+package fsio
+
+import (
+	"os"
+	"time"
+)
+
+// UseEvery is how often a cache records a use of one entry: at most once
+// an hour, as relatime records reads, so that a warm lock, which reads
+// hundreds of entries, writes no inode when it runs again within the hour.
+// A prune sees each entry's last use to within it.
+const UseEvery = time.Hour
+
+// MarkUsed records a use of the file at path in its modification time
+// (Touch), unless one was recorded within UseEvery. It reports whether
+// the file exists.
+func MarkUsed(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	if time.Since(fi.ModTime()) >= UseEvery {
+		_ = Touch(path) // a use not recorded only makes the entry look older
+	}
+	return true
+}
