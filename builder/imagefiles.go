@@ -149,7 +149,7 @@ func layerEntries(ctx context.Context, l v1.Layer, c *cache.Cache) ([]layerEntry
 		if b, err := os.ReadFile(memo); err == nil {
 			var es []layerEntry
 			if json.Unmarshal(b, &es) == nil {
-				_ = fsio.Touch(memo) // the last use, for cache.Entries
+				fsio.MarkUsed(memo) // the last use, for cache.Entries
 				return es, nil
 			}
 		}

@@ -184,7 +184,7 @@ func (c *Cache) Layer(key string) (l *layer.Layer, ok bool, err error) {
 	if err != nil {
 		return nil, false, nil
 	}
-	touch(filepath.Join(c.dir, "layers", key+".json"))
+	fsio.MarkUsed(filepath.Join(c.dir, "layers", key+".json")) // for Entries
 	return l, true, nil
 }
 

@@ -132,8 +132,3 @@ func HashRecords(dir string) (gc.Set, error) {
 	})
 	return set, err
 }
-
-// touch records a use of the entry file at p, for Prune.
-func touch(p string) {
-	fsio.MarkUsed(p)
-}

@@ -64,7 +64,7 @@ func (c *Cache) Ref(key string) (d layer.Descriptor, ok bool, err error) {
 			return layer.Descriptor{}, false, nil
 		}
 	}
-	touch(filepath.Join(c.dir, "refs", key+".json"))
+	fsio.MarkUsed(filepath.Join(c.dir, "refs", key+".json")) // for Entries
 	return e.Descriptor, true, nil
 }
 

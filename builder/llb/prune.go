@@ -20,15 +20,8 @@ const usedDir = "images"
 
 // used records that a build used the image with manifest d.
 func (s *Store) used(d v1.Hash) {
-	if err := os.MkdirAll(filepath.Join(s.dir, usedDir), 0o755); err != nil {
-		return // a use not recorded only makes the image look older
-	}
-	p := filepath.Join(s.dir, usedDir, d.Hex)
-	if fsio.MarkUsed(p) {
-		return
-	}
-	if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
-		f.Close()
+	if p := filepath.Join(s.dir, usedDir, d.Hex); !fsio.MarkUsed(p) {
+		fsio.CreateMarker(p)
 	}
 }
 

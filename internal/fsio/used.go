@@ -1,7 +1,10 @@
 package fsio
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -10,6 +13,18 @@ import (
 // hundreds of entries, writes no inode when it runs again within the hour.
 // A prune sees each entry's last use to within it.
 const UseEvery = time.Hour
+
+// CreateMarker records a first use in a new empty file at path, creating
+// its directory if missing. Errors are ignored, as MarkUsed's are.
+func CreateMarker(path string) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrNotExist) && os.MkdirAll(filepath.Dir(path), 0o755) == nil {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	}
+	if err == nil {
+		f.Close()
+	}
+}
 
 // MarkUsed records a use of the file at path in its modification time
 // (Touch), unless one was recorded within UseEvery. It reports whether

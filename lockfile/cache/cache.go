@@ -293,7 +293,7 @@ func (c *Cache) Lookup(key string) (Entry, error) {
 		os.Remove(path)
 		return Entry{}, ErrNotFound
 	}
-	touch(path)
+	fsio.MarkUsed(path) // for Entries
 	return e, nil
 }
 

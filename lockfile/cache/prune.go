@@ -3,7 +3,6 @@ package cache
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -34,18 +33,7 @@ func (c *Cache) markUsed(sum string) {
 	if fi, err := os.Stat(c.BlobPath(sum)); err == nil && time.Since(fi.ModTime()) < fsio.UseEvery {
 		return
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
-	if errors.Is(err, fs.ErrNotExist) && os.MkdirAll(filepath.Dir(p), 0o755) == nil { // the first use
-		f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
-	}
-	if err == nil {
-		f.Close()
-	}
-}
-
-// touch records a use of the entry file at p, for Entries.
-func touch(p string) {
-	fsio.MarkUsed(p)
+	fsio.CreateMarker(p)
 }
 
 // Entries describes the cache in dir for gc.Prune, which the caller runs
