@@ -121,9 +121,7 @@ func HashRecords(dir string) (gc.Set, error) {
 	var set gc.Set
 	err := gc.ReadDir(dir, ".json", func(p, _ string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "file hash record", Name: filepath.Base(p), Used: fi.ModTime(), Files: []string{p}, Pinned: true}
-		var src fsio.Source
-		b, err := os.ReadFile(p)
-		if err != nil || json.Unmarshal(b, &src) != nil || src.Path == "" {
+		if src, err := fsio.ReadRecord(p); err != nil {
 			e.Stale = true
 		} else {
 			e.Name, e.Stale = src.Path, !src.Unchanged()

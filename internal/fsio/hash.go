@@ -148,6 +148,20 @@ func (h *Hasher) Remember(src Source, sum string) error {
 	return WriteFile(h.record(src.Path), b, 0o644)
 }
 
+// ReadRecord returns the file a record in a Hasher's directory (the file
+// at path) remembers, as it was when hashed; a damaged record is an error.
+func ReadRecord(path string) (Source, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Source{}, err
+	}
+	var r hashRecord
+	if err := json.Unmarshal(b, &r); err != nil || r.Path == "" {
+		return Source{}, fmt.Errorf("reading hash record %s: damaged", path)
+	}
+	return Source{Path: r.Path, FileID: r.FileID}, nil
+}
+
 // record is where the hash record of the file at abs lives.
 func (h *Hasher) record(abs string) string {
 	sum := sha256.Sum256([]byte(abs))

@@ -115,10 +115,9 @@ func Entries(dir string) (gc.Set, error) {
 	}
 	err = gc.ReadDir(filepath.Join(dir, "verified"), ".json", func(p, _ string, fi fs.FileInfo) {
 		e := gc.Entry{Kind: "file hash record", Name: filepath.Base(p), Used: fi.ModTime(), Files: []string{p}, Pinned: true}
-		var src fsio.Source
-		b, err := os.ReadFile(p)
+		src, err := fsio.ReadRecord(p)
 		switch {
-		case err != nil || json.Unmarshal(b, &src) != nil || src.Path == "":
+		case err != nil:
 			e.Stale = true
 		case filepath.Dir(src.Path) == absBlobDir:
 			if i, ok := marked[filepath.Base(src.Path)]; ok {
