@@ -127,7 +127,7 @@ type Removed struct {
 // recently used first, with the reason for each, and the blobs that leaves
 // no kept entry naming.
 func Plan(s Set, pol Policy, now time.Time) (drop []Removed, blobs []string) {
-	es, reasons, blobs := plan(s, pol, now)
+	es, reasons, _, blobs := plan(s, pol, now)
 	for i, e := range es {
 		if reasons[i] != "" {
 			drop = append(drop, removed(e, reasons[i]))
@@ -141,8 +141,9 @@ func removed(e Entry, reason string) Removed {
 }
 
 // plan is Plan, returning the entries least recently used first with the
-// reason each is removed for ("" for one it keeps).
-func plan(s Set, pol Policy, now time.Time) (es []Entry, reasons []string, blobs []string) {
+// reason each is removed for ("" for one it keeps) and the size of each
+// one's files.
+func plan(s Set, pol Policy, now time.Time) (es []Entry, reasons []string, sizes []int64, blobs []string) {
 	es = slices.Clone(s.Entries)
 	slices.SortStableFunc(es, func(a, b Entry) int {
 		if c := a.Used.Compare(b.Used); c != 0 {
@@ -162,14 +163,16 @@ func plan(s Set, pol Policy, now time.Time) (es []Entry, reasons []string, blobs
 			total += b.Size
 		}
 	}
-	for _, e := range es {
-		total += filesSize(e.Files)
+	sizes = make([]int64, len(es))
+	for i, e := range es {
+		sizes[i] = filesSize(e.Files)
+		total += sizes[i]
 	}
 	reasons = make([]string, len(es))
 	release := func(i int, reason string) {
 		reasons[i] = reason
 		e := es[i]
-		total -= filesSize(e.Files)
+		total -= sizes[i]
 		for _, b := range uniq(e.Blobs) {
 			if refs[b]--; refs[b] == 0 {
 				total -= s.Blobs[b].Size
@@ -202,7 +205,7 @@ func plan(s Set, pol Policy, now time.Time) (es []Entry, reasons []string, blobs
 		}
 	}
 	slices.Sort(blobs)
-	return es, reasons, blobs
+	return es, reasons, sizes, blobs
 }
 
 // Prune removes what Plan chooses, unless dryRun, and reports it: each
@@ -212,7 +215,7 @@ func plan(s Set, pol Policy, now time.Time) (es []Entry, reasons []string, blobs
 // already gone is not an error; other errors are joined and returned with
 // the report of what was removed.
 func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
-	es, reasons, blobs := plan(s, pol, now)
+	es, reasons, sizes, blobs := plan(s, pol, now)
 	r := &Report{Removed: []Removed{}, DryRun: dryRun}
 	var errs []error
 	remove := func(p string, b Blob) bool {
@@ -267,7 +270,7 @@ func Prune(s Set, pol Policy, now time.Time, dryRun bool) (*Report, error) {
 			continue
 		}
 		r.Kept++
-		r.KeptBytes += filesSize(e.Files)
+		r.KeptBytes += sizes[i]
 		for _, b := range e.Blobs {
 			if !gone[b] && !counted[b] {
 				counted[b] = true
