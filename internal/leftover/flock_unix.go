@@ -10,21 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func hold(path string) (func(), error) { return lockHow(path, unix.LOCK_EX|unix.LOCK_NB) }
+func hold(path string) (func(), error) { return lockHow(os.Open, path, unix.LOCK_EX|unix.LOCK_NB) }
 
-func lock(path string) (func(), error) { return lockHow(path, unix.LOCK_EX) }
+func lock(path string) (func(), error) { return lockHow(os.Open, path, unix.LOCK_EX) }
 
-func share(path string) (func(), error) {
-	f, err := openLock(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := flock(f, unix.LOCK_SH); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
+func share(path string) (func(), error) { return lockHow(openLock, path, unix.LOCK_SH) }
 
 func tryExclusive(path string) (func(), bool, error) { return tryHow(path, unix.LOCK_EX|unix.LOCK_NB) }
 
@@ -52,8 +42,8 @@ func openLock(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o644)
 }
 
-func lockHow(path string, how int) (func(), error) {
-	f, err := os.Open(path)
+func lockHow(open func(string) (*os.File, error), path string, how int) (func(), error) {
+	f, err := open(path)
 	if err != nil {
 		return nil, err
 	}
