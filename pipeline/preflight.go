@@ -155,7 +155,7 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 		}
 	}
 	if o.CheckWheels {
-		if err := p.checkWheels(ctx, pf, o.Offline, logf); err != nil {
+		if err := p.checkWheels(ctx, pf, held, o.Offline, logf); err != nil {
 			return nil, err
 		}
 	}
@@ -169,8 +169,8 @@ func (p *Project) Preflight(ctx context.Context, o PreflightOptions) (*Preflight
 // prepares the build inputs it needs (app files, base, runtime) into pf.
 // Offline, a base that cannot be reached, a runtime that cannot be
 // downloaded, or a base layout not built yet leaves the check unrun with a
-// warning saying so.
-func (p *Project) checkWheels(ctx context.Context, pf *Preflight, offline bool, logf func(string, ...any)) error {
+// warning saying so. c is the build cache the preflight holds.
+func (p *Project) checkWheels(ctx context.Context, pf *Preflight, c *buildcache.Cache, offline bool, logf func(string, ...any)) error {
 	skip := func(what string, err error) error {
 		var ne net.Error
 		if !offline || !errors.As(err, &ne) {
@@ -217,12 +217,7 @@ func (p *Project) checkWheels(ctx context.Context, pf *Preflight, offline bool, 
 	if err != nil {
 		return err
 	}
-	c, err := buildcache.Open(buildCacheDir(root)) // the base's remembered file lists
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	warnings, err := builder.CheckWheels(ctx, plan, base.Image, c)
+	warnings, err := builder.CheckWheels(ctx, plan, base.Image, c) // c: the base's remembered file lists
 	pf.Warnings = append(pf.Warnings, warnings...)
 	if err != nil {
 		return skip("the base image cannot be read", err)
